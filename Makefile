@@ -1,0 +1,47 @@
+# lp0 — a thin front end over CMake (as Neovim does). CMake is the source of truth.
+#
+#   make            release build (build/lp0)
+#   make test       install missing packages, build, run every test suite
+#   make asan       ASan + UBSan build (build-asan/) running every test suite
+#   make deps       install the Debian packages lp0 needs (prints the apt-get line if not root)
+#   make bench      the replay benchmark (tests/bench/run.sh)
+#   make clean
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+.PHONY: all lp0 test asan deps bench clean replay-demo
+
+all: lp0
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+lp0: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@sh .ci/deps.sh
+
+test: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLP0_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The README's first command until the daemon lands: replay the bundled sample logs.
+replay-demo: deps lp0
+	./$(BUILD)/lp0 replay -d detections tests/data/sample-cloudtrail.ndjson
+
+bench: lp0
+	sh tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

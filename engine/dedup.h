@@ -1,0 +1,60 @@
+/* dedup.h — grouping matches into alerts: dedup windows and thresholds on event time.
+ *
+ * A window opens at the first match of a (detection, dedup string) key and lasts the
+ * detection's dedup_minutes. Matches with the key inside the window join it. A window
+ * holding `threshold` matches (or distinct `unique` values) is an alert; it is handed to
+ * the caller when its window closes, that is when event time passes its end, or at
+ * flush. Title, severity and context are those of the match that opened the window.
+ * The same code serves lp0 test, lp0 replay and the daemon.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP0_DEDUP_H
+#define LP0_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "detect.h"
+#include "util.h"
+
+struct dedup_window {
+  char *key;
+  int det;
+  double start, end;            /* event time; end = start + window */
+  double first_seen, last_seen; /* event times of the matches */
+  unsigned long long count;     /* matches in the window */
+  size_t distinct;              /* distinct unique values (when the detection has unique) */
+  struct hmap uniques;
+  struct det_match *first; /* owned: the match that opened the window */
+  int threshold;
+  bool use_unique, alerted;
+  size_t _heap;
+};
+
+/* Called for each window that closes as an alert; the window is freed afterwards. */
+typedef void (*dedup_alert_cb)(const struct dedup_window *w, void *ud);
+
+struct dedup {
+  struct hmap windows; /* key -> struct dedup_window * */
+  struct dedup_window **heap; /* min-heap on (end, first->seq) */
+  size_t nheap, capheap;
+  double watermark; /* greatest event time seen */
+  bool have_watermark;
+  dedup_alert_cb on_alert;
+  void *ud;
+  unsigned long long alerts, dropped; /* windows closed as alerts / under threshold */
+};
+
+void dedup_init(struct dedup *d, dedup_alert_cb on_alert, void *ud);
+/* Closes nothing: frees all open windows without reporting them. */
+void dedup_free(struct dedup *d);
+
+/* Adds a match (taken: freed by dedup) for detection det. m->time < 0 means "no event
+ * time": the match takes the current watermark. */
+void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m);
+/* Moves event time forward to t, closing windows that end at or before it. */
+void dedup_advance(struct dedup *d, double t);
+/* Closes every open window (end of input). */
+void dedup_flush(struct dedup *d);
+
+#endif

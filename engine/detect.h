@@ -1,0 +1,123 @@
+/* detect.h — the detection registry: loading detection files, the prefilter index,
+ * and evaluating an event against the detections that can match it.
+ *
+ * One det_set owns one Lua state (struct vm) and the detections loaded into it. Replay
+ * workers and daemon workers each build their own det_set from the same files; the
+ * metadata is identical across them, so results can be merged by detection index.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP0_DETECT_H
+#define LP0_DETECT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "json.h"
+#include "util.h"
+#include "vm.h"
+
+enum det_sev { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL, SEV_COUNT };
+/* Case-insensitive; returns -1 for an unknown name. */
+int det_sev_parse(const char *s);
+const char *det_sev_name(int sev);
+
+/* One field of a `match` prefilter: the event's scalar at path must be one of values. */
+struct det_cond {
+  struct json_path path;
+  struct hmap values; /* scalar keys (json_scalar_key); values unused */
+};
+
+struct det {
+  int index; /* position in det_set.dets */
+  char *id, *file;
+  char **log_types;
+  size_t nlog_types;
+  int severity, dedup_minutes, threshold;
+  bool enabled, create_alert;
+  char *display_name, *description, *runbook, *reference; /* NULL when unset */
+  cJSON *tags, *reports, *destinations;                    /* owned; NULL when unset */
+  struct det_cond *conds;
+  size_t nconds;
+  int env_ref; /* registry ref of the file's globals */
+  /* Counters of this state. */
+  unsigned long long evaluated, matched, errors, killed;
+};
+
+/* A problem found while loading: printed as "file:line: message". */
+struct det_diag {
+  char *file;
+  int line; /* 0 when unknown */
+  char *msg;
+};
+
+struct det_spec { /* a *_spec.lua file: plain Lua tests of the stdlib and helpers */
+  char *file;
+  int env_ref;
+};
+
+struct det_ilist {
+  int *v;
+  size_t n, cap;
+};
+
+struct det_set {
+  struct vm *vm;
+  struct vec dets;  /* struct det *, sorted by file path */
+  struct vec specs; /* struct det_spec * */
+  struct vec diags; /* struct det_diag * */
+  struct hmap ids;  /* id -> struct det * */
+  struct hmap logtypes; /* log type -> struct det_lt_index * (built by det_set_index) */
+  char **roots;
+  size_t nroots;
+  struct det_ilist _cand; /* scratch for det_eval */
+  struct buf _key;        /* scratch for det_eval */
+};
+
+/* What one matching detection produced for one event. All strings owned. */
+struct det_match {
+  int det;
+  int severity;
+  char *title, *dedup, *unique; /* unique is NULL without a unique hook */
+  char *context;                /* JSON text of alert_context, "{}" by default */
+  char *description, *runbook, *reference, *destinations; /* destinations: JSON or NULL */
+  /* Filled by the caller that knows the event. */
+  double time;
+  unsigned long long seq;
+  char *event;          /* JSON text of the event */
+  const char *log_type; /* borrowed from the detection set's index */
+};
+void det_match_free(struct det_match *m);
+
+/* Creates a set whose `require` searches <root>/lib for each folder root (files' own
+ * folders for file roots). Returns NULL with *errmsg (free()) when Lua cannot start. */
+struct det_set *det_set_new(char *const *roots, size_t nroots, size_t mem_limit, char **errmsg);
+void det_set_free(struct det_set *s);
+
+/* Loads every detection (*.lua) and spec (*_spec.lua) under the roots, skipping lib/
+ * folders and dot files, in path order. Problems go to s->diags; returns their count. */
+size_t det_set_load(struct det_set *s);
+
+/* Builds the prefilter index over the enabled detections. Call once after loading. */
+void det_set_index(struct det_set *s);
+
+/* Log types some enabled detection reads (borrowed from the index), or NULL. */
+const char *det_set_logtype(const struct det_set *s, const char *name);
+
+/* Evaluates event against the enabled detections of log_type whose prefilter holds.
+ * Appends a struct det_match * per match to out (caller frees with det_match_free).
+ * Rule errors are counted on the detection and, when errs is not NULL, described there
+ * (one line each). Returns the number of matches. */
+size_t det_eval(struct det_set *s, const cJSON *event, const char *log_type, struct vec *out,
+                struct vec *errs);
+
+/* Evaluates one detection on event, prefilter included, regardless of `enabled`
+ * (the test runner). Returns 1 and fills *m on a match, 0 when not matching, -1 on a rule
+ * error; hook errors are appended to errs as "hook: message" strings (owned). */
+int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, struct det_match *m,
+                 struct vec *errs);
+
+/* True when the event satisfies d's `match` prefilter. */
+bool det_prefilter(const struct det *d, const cJSON *event);
+
+#endif

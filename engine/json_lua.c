@@ -1,0 +1,230 @@
+/* json_lua.c — converting between Lua values and cJSON, and the script-facing `json`.
+ *
+ * Lua has one table type for objects and arrays; we decide by shape (keys exactly 1..n)
+ * and let scripts force an array with json.array(t), which sets a shared marker
+ * metatable, so an empty list can still encode as []. Conversion to cJSON walks Lua
+ * tables without raising: it is used on hook results from C, where a longjmp would leak
+ * the half-built tree.
+ * SPDX-License-Identifier: MIT
+ */
+#include "json_lua.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "event_lua.h"
+#include "json.h"
+#include "sandbox.h"
+
+static bool has_array_mark(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return false;
+  luaL_getmetatable(L, JSON_ARRAY_MT);
+  bool mark = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return mark;
+}
+
+/* Returns n > 0 when the table at idx is a sequence 1..n, 0 when empty, -1 otherwise. */
+static lua_Integer sequence_length(lua_State *L, int idx) {
+  lua_Integer count = 0, max = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    lua_Integer k = lua_tointeger(L, -1);
+    if (k > max) max = k;
+    count++;
+  }
+  return count == max ? count : -1;
+}
+
+static cJSON *convert(lua_State *L, int idx, int depth, char *err, size_t errlen);
+
+static cJSON *convert_table(lua_State *L, int idx, int depth, char *err, size_t errlen) {
+  lua_Integer n = sequence_length(L, idx);
+  bool array = n > 0 || (n == 0 && has_array_mark(L, idx));
+  cJSON *out = array ? cJSON_CreateArray() : cJSON_CreateObject();
+  if (!out) goto oom;
+  if (array) {
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, i);
+      cJSON *item = convert(L, lua_gettop(L), depth + 1, err, errlen);
+      lua_pop(L, 1);
+      if (!item) goto fail;
+      if (!cJSON_AddItemToArray(out, item)) {
+        cJSON_Delete(item);
+        goto oom;
+      }
+    }
+    return out;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    char numkey[32];
+    const char *key;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      key = lua_tostring(L, -2);
+    } else if (lua_isinteger(L, -2)) {
+      snprintf(numkey, sizeof numkey, "%lld", (long long)lua_tointeger(L, -2));
+      key = numkey;
+    } else {
+      snprintf(err, errlen, "cannot encode a table key of type %s", luaL_typename(L, -2));
+      lua_pop(L, 2);
+      goto fail;
+    }
+    cJSON *item = convert(L, lua_gettop(L), depth + 1, err, errlen);
+    lua_pop(L, 1);
+    if (!item) {
+      lua_pop(L, 1);
+      goto fail;
+    }
+    if (!cJSON_AddItemToObject(out, key, item)) {
+      cJSON_Delete(item);
+      lua_pop(L, 1);
+      goto oom;
+    }
+  }
+  return out;
+oom:
+  snprintf(err, errlen, "not enough memory");
+fail:
+  cJSON_Delete(out);
+  return NULL;
+}
+
+static cJSON *convert(lua_State *L, int idx, int depth, char *err, size_t errlen) {
+  if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 8)) {
+    snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", JSON_MAX_DEPTH);
+    return NULL;
+  }
+  cJSON *out = NULL;
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: out = cJSON_CreateNull(); break;
+  case LUA_TBOOLEAN: out = cJSON_CreateBool(lua_toboolean(L, idx)); break;
+  case LUA_TNUMBER: {
+    double d = lua_isinteger(L, idx) ? (double)lua_tointeger(L, idx) : lua_tonumber(L, idx);
+    out = isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
+    break;
+  }
+  case LUA_TSTRING: out = cJSON_CreateString(lua_tostring(L, idx)); break;
+  case LUA_TTABLE:
+    if (sbx_push_target(L, idx)) {
+      out = convert(L, lua_gettop(L), depth, err, errlen);
+      lua_pop(L, 1);
+      return out;
+    }
+    return convert_table(L, idx, depth, err, errlen);
+  case LUA_TUSERDATA: {
+    const cJSON *n = evl_peek(L, idx);
+    if (n) {
+      out = cJSON_Duplicate(n, 1);
+      break;
+    }
+  }
+    /* fall through */
+  default:
+    snprintf(err, errlen, "cannot encode a %s value as JSON", luaL_typename(L, idx));
+    return NULL;
+  }
+  if (!out) snprintf(err, errlen, "not enough memory");
+  return out;
+}
+
+cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen) {
+  idx = lua_absindex(L, idx);
+  return convert(L, idx, 0, err, errlen);
+}
+
+void json_lua_push(lua_State *L, const cJSON *n) {
+  luaL_checkstack(L, 4, "JSON nested too deeply");
+  switch (n->type & 0xFF) {
+  case cJSON_False: lua_pushboolean(L, 0); break;
+  case cJSON_True: lua_pushboolean(L, 1); break;
+  case cJSON_Number: {
+    double d = n->valuedouble;
+    if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+      lua_pushinteger(L, (lua_Integer)d);
+    else
+      lua_pushnumber(L, d);
+    break;
+  }
+  case cJSON_String:
+  case cJSON_Raw: lua_pushstring(L, n->valuestring); break;
+  case cJSON_Array: {
+    lua_createtable(L, cJSON_GetArraySize(n), 0);
+    lua_Integer i = 1;
+    for (const cJSON *c = n->child; c; c = c->next, i++) {
+      json_lua_push(L, c);
+      lua_rawseti(L, -2, i);
+    }
+    luaL_setmetatable(L, JSON_ARRAY_MT);
+    break;
+  }
+  case cJSON_Object:
+    lua_newtable(L);
+    for (const cJSON *c = n->child; c; c = c->next) {
+      json_lua_push(L, c);
+      lua_setfield(L, -2, c->string);
+    }
+    break;
+  default: lua_pushnil(L); break;
+  }
+}
+
+/* json.encode(v) -> string. Raises on values JSON cannot hold. [-1, +1, e] */
+static int json_lua_encode(lua_State *L) {
+  char err[256];
+  luaL_checkany(L, 1);
+  cJSON *root = json_lua_to_cjson(L, 1, err, sizeof err);
+  if (!root) return luaL_error(L, "json.encode: %s", err);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  if (!s) return luaL_error(L, "json.encode: not enough memory");
+  lua_pushstring(L, s);
+  cJSON_free(s);
+  return 1;
+}
+
+/* json.decode(s) -> value, or nil, "malformed JSON at byte N". [-1, +1|2, m] */
+static int json_lua_decode(lua_State *L) {
+  size_t len, errpos = 0;
+  const char *s = luaL_checklstring(L, 1, &len);
+  cJSON *root = json_parse(s, len, &errpos);
+  if (!root) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "malformed JSON at byte %d", (int)errpos + 1);
+    return 2;
+  }
+  json_lua_push(L, root);
+  cJSON_Delete(root);
+  return 1;
+}
+
+/* json.array([t]) -> t marked as a JSON array. [-0|1, +1, e] */
+static int json_lua_array(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) lua_newtable(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  luaL_setmetatable(L, JSON_ARRAY_MT);
+  return 1;
+}
+
+int luaopen_lp0_json(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"encode", json_lua_encode}, {"decode", json_lua_decode}, {"array", json_lua_array},
+      {NULL, NULL}};
+  if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
+    lua_pushliteral(L, "json.array");
+    lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 0); /* scripts share this table: keep it out of their reach */
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  return 1;
+}

@@ -1,0 +1,24 @@
+/* json_lua.h — Lua <-> cJSON conversion and the `json` module for scripts.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP0_JSON_LUA_H
+#define LP0_JSON_LUA_H
+
+#include <cjson/cJSON.h>
+#include <lua.h>
+#include <stddef.h>
+
+#define JSON_ARRAY_MT "lp0.json.array"
+#define JSON_MAX_DEPTH 100
+
+/* Converts the Lua value at idx to a new cJSON tree (caller frees with cJSON_Delete).
+ * Event proxies and read-only tables are unwrapped; an empty table is an object unless
+ * marked with json.array. On failure returns NULL and writes a reason to err.
+ * Never raises. [-0, +0, -] */
+cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen);
+/* Pushes node as plain Lua tables (arrays marked with json.array). [-0, +1, m] */
+void json_lua_push(lua_State *L, const cJSON *node);
+/* Opens the `json` module: encode, decode, array. [-0, +1, m] */
+int luaopen_lp0_json(lua_State *L);
+
+#endif

@@ -1,0 +1,208 @@
+/* main.c — the lp0 command line: dispatch to run/test/check/replay with their options.
+ *
+ * Exit codes are part of the interface: 0 success; 1 tests failed, check found problems
+ * or replay hit unreadable input; 2 usage or configuration error.
+ * SPDX-License-Identifier: MIT
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detect.h"
+#include "log.h"
+#include "replay.h"
+#include "testrun.h"
+#include "util.h"
+
+static const char usage_main[] =
+    "usage: lp0 <command> [options]\n"
+    "\n"
+    "lp0 turns security logs into few, rich alerts: Lua detections, tested like code.\n"
+    "\n"
+    "commands:\n"
+    "  test [PATH...]     run the tests of the detections under PATH (default ./detections)\n"
+    "  check [PATH...]    load detections and report every problem, without running tests\n"
+    "  replay FILE...     evaluate log files (NDJSON, JSON arrays, CloudTrail Records, gzip)\n"
+    "                     and print the alerts they raise as NDJSON\n"
+    "\n"
+    "options:\n"
+    "  -h, --help         show this help (also: lp0 <command> --help)\n"
+    "  -V, --version      show the version\n"
+    "\n"
+    "exit codes: 0 success, 1 failures found, 2 usage or configuration error\n"
+    "documentation: docs/cli.md, docs/detections.md\n";
+
+static const char usage_test[] =
+    "usage: lp0 test [options] [PATH...]\n"
+    "\n"
+    "Loads every detection under PATH (default ./detections) and runs its tests: the\n"
+    "`tests` array of the file and the sidecar <name>.tests.json. *_spec.lua files run\n"
+    "as Lua specs. The last line is \"N passed, N failed\".\n"
+    "\n"
+    "options:\n"
+    "  -f, --filter PATTERN  only tests whose detection id, file or name contains PATTERN\n"
+    "  -j, --junit FILE      also write a JUnit XML report to FILE\n"
+    "  -v, --verbose         list passing tests and show the scripts' log lines\n"
+    "  -r, --require-tests   a detection without tests is a failure (default: a warning)\n"
+    "  -h, --help            show this help\n";
+
+static const char usage_check[] =
+    "usage: lp0 check [PATH...]\n"
+    "\n"
+    "Loads every detection under PATH (default ./detections) without running tests and\n"
+    "reports every problem at once as file:line: message: syntax errors, missing id, rule,\n"
+    "log_types or default_severity, unknown severities, duplicate ids, malformed match,\n"
+    "non-positive threshold or dedup window. Exit 1 when there is any.\n";
+
+static const char usage_replay[] =
+    "usage: lp0 replay [options] FILE...\n"
+    "\n"
+    "Evaluates events from FILE (\"-\" = stdin) through the detections with the same\n"
+    "dedup and threshold code as the daemon, on event time, and writes each alert once,\n"
+    "as one NDJSON line, when its window closes or at the end of input (docs/alerts.md).\n"
+    "Input: NDJSON, a JSON array, CloudTrail {\"Records\": [...]}, gzip of these.\n"
+    "A summary goes to stderr.\n"
+    "\n"
+    "options:\n"
+    "  -d, --detections DIR  detections to load (repeatable; default ./detections)\n"
+    "  -l, --log-type TYPE   treat every event as TYPE (default: classify by shape)\n"
+    "  -w, --workers N       detection threads (default: number of cores); output does\n"
+    "                        not depend on N\n"
+    "  -o, --output FILE     write alerts to FILE instead of stdout\n"
+    "  -q, --quiet           no progress line\n"
+    "  -h, --help            show this help\n";
+
+static int usage_error(const char *usage, const char *msg) {
+  fprintf(stderr, "lp0: %s\n\n%s", msg, usage);
+  return 2;
+}
+
+static char default_dir[] = "detections";
+static char *default_paths[] = {default_dir};
+
+static int cmd_test(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"filter", required_argument, NULL, 'f'}, {"junit", required_argument, NULL, 'j'},
+      {"verbose", no_argument, NULL, 'v'},      {"require-tests", no_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+  struct test_opts o = {0};
+  int c;
+  while ((c = getopt_long(argc, argv, "f:j:vrh", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'f': o.filter = optarg; break;
+    case 'j': o.junit = optarg; break;
+    case 'v': o.verbose = true; break;
+    case 'r': o.require_tests = true; break;
+    case 'h': fputs(usage_test, stdout); return 0;
+    default: return usage_error(usage_test, "bad option");
+    }
+  }
+  o.paths = optind < argc ? argv + optind : default_paths;
+  o.npaths = optind < argc ? (size_t)(argc - optind) : 1;
+  return test_run(&o);
+}
+
+static int cmd_check(int argc, char **argv) {
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_check, stdout);
+      return 0;
+    }
+    return usage_error(usage_check, "bad option");
+  }
+  char **paths = optind < argc ? argv + optind : default_paths;
+  size_t n = optind < argc ? (size_t)(argc - optind) : 1;
+  char *err = NULL;
+  struct det_set *s = det_set_new(paths, n, 0, &err);
+  if (!s) {
+    fprintf(stderr, "lp0: %s\n", err);
+    free(err);
+    return 2;
+  }
+  s->vm->quiet_log = true;
+  det_set_load(s);
+  for (size_t i = 0; i < s->diags.len; i++) {
+    struct det_diag *d = s->diags.items[i];
+    if (d->line < 0) printf("%s\n", d->msg);
+    else if (d->line) printf("%s:%d: %s\n", d->file, d->line, d->msg);
+    else printf("%s: %s\n", d->file, d->msg);
+  }
+  size_t enabled = 0;
+  for (size_t i = 0; i < s->dets.len; i++) enabled += ((struct det *)s->dets.items[i])->enabled;
+  printf("%zu detections (%zu enabled), %zu problems\n", s->dets.len, enabled, s->diags.len);
+  int code = s->diags.len ? 1 : 0;
+  det_set_free(s);
+  return code;
+}
+
+static int cmd_replay(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"detections", required_argument, NULL, 'd'}, {"log-type", required_argument, NULL, 'l'},
+      {"workers", required_argument, NULL, 'w'},    {"output", required_argument, NULL, 'o'},
+      {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  struct replay_opts o = {0};
+  struct vec dets = {0};
+  bool quiet = false;
+  int c, code;
+  o.workers = cpu_count();
+  while ((c = getopt_long(argc, argv, "d:l:w:o:qh", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'd': vec_push(&dets, optarg); break;
+    case 'l': o.log_type = optarg; break;
+    case 'w': {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 256) {
+        vec_free(&dets);
+        return usage_error(usage_replay, "--workers takes a number from 1 to 256");
+      }
+      o.workers = (int)n;
+      break;
+    }
+    case 'o': o.output = optarg; break;
+    case 'q': quiet = true; break;
+    case 'h': vec_free(&dets); fputs(usage_replay, stdout); return 0;
+    default: vec_free(&dets); return usage_error(usage_replay, "bad option");
+    }
+  }
+  if (optind >= argc) {
+    vec_free(&dets);
+    return usage_error(usage_replay, "replay needs at least one FILE (\"-\" for stdin)");
+  }
+  o.detections = dets.len ? (char **)dets.items : default_paths;
+  o.ndetections = dets.len ? dets.len : 1;
+  o.files = argv + optind;
+  o.nfiles = (size_t)(argc - optind);
+  o.progress = !quiet && isatty(STDERR_FILENO);
+  code = replay_run(&o);
+  vec_free(&dets);
+  return code;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("lp0 %s\n", LP0_VERSION);
+    return 0;
+  }
+  /* getopt_long sees the command's own options: argv[0] becomes the command. */
+  argc--, argv++;
+  if (!strcmp(cmd, "test")) return cmd_test(argc, argv);
+  if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
+  if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
+  fprintf(stderr, "lp0: unknown command '%s'\n\n%s", cmd, usage_main);
+  return 2;
+}

@@ -1,0 +1,416 @@
+/* replay.c — the replay pipeline.
+ *
+ * The main thread frames input into batches of records; workers (one det_set, hence one
+ * Lua state, each) parse, classify and evaluate a batch and return its matches; the main
+ * thread merges batches strictly in input order into the dedup state and writes alerts.
+ * Batch boundaries do not depend on the number of workers, and dedup only sees matches in
+ * input order, so the output is the same bytes for any --workers.
+ * SPDX-License-Identifier: MIT
+ */
+#include "replay.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "clock.h"
+#include "dedup.h"
+#include "detect.h"
+#include "input.h"
+#include "json.h"
+#include "log.h"
+#include "logtype.h"
+
+#define BATCH_RECORDS 512
+#define BATCH_BYTES (1u << 20)
+#define MAX_REPORTED 5
+
+struct batch {
+  unsigned long long no;
+  struct buf text;  /* records, each NUL-terminated */
+  size_t *off;
+  unsigned long *line;
+  size_t n, cap;
+  const char *file; /* borrowed: the input's name (a batch never spans files) */
+  /* results */
+  struct vec matches; /* struct det_match *, in input order */
+  struct vec errors;  /* messages (owned) */
+  unsigned long long events, unclassified, parse_errors, rule_errors;
+  double max_time;
+  bool done;
+  struct batch *next; /* work queue link */
+};
+
+struct worker {
+  pthread_t thread;
+  struct det_set *set;
+  struct replay *rp;
+};
+
+struct replay {
+  const struct replay_opts *o;
+  struct worker *workers;
+  int nworkers, nthreads;
+  pthread_mutex_t lock;
+  pthread_cond_t work, done;
+  struct batch *queue_head, *queue_tail;
+  bool stop;
+  /* main thread only */
+  struct det_set *meta; /* detection metadata for alerts (workers[0].set) */
+  struct dedup dedup;
+  FILE *out;
+  int out_err;
+  unsigned long long events, bytes, unclassified, parse_errors, rule_errors, reported;
+};
+
+static struct batch *batch_new(unsigned long long no, const char *file) {
+  struct batch *b = xcalloc(1, sizeof *b);
+  b->no = no;
+  b->file = file;
+  b->max_time = -1;
+  buf_init(&b->text);
+  return b;
+}
+
+static void batch_free(struct batch *b) {
+  buf_free(&b->text);
+  free(b->off);
+  free(b->line);
+  for (size_t i = 0; i < b->matches.len; i++) det_match_free(b->matches.items[i]);
+  vec_free(&b->matches);
+  for (size_t i = 0; i < b->errors.len; i++) free(b->errors.items[i]);
+  vec_free(&b->errors);
+  free(b);
+}
+
+static void batch_add(struct batch *b, const char *text, size_t len, unsigned long line) {
+  if (b->n == b->cap) {
+    b->cap = b->cap ? b->cap * 2 : BATCH_RECORDS;
+    b->off = xrealloc(b->off, b->cap * sizeof *b->off);
+    b->line = xrealloc(b->line, b->cap * sizeof *b->line);
+  }
+  b->off[b->n] = b->text.len;
+  b->line[b->n++] = line;
+  buf_append(&b->text, text, len);
+  buf_putc(&b->text, '\0');
+}
+
+static void batch_error(struct batch *b, char *msg) {
+  if (b->errors.len < MAX_REPORTED) vec_push(&b->errors, msg);
+  else free(msg);
+}
+
+/* {===================== evaluation (workers) ===================== */
+
+struct eval_ctx {
+  const struct replay_opts *o;
+  struct det_set *set;
+  struct batch *b;
+  size_t rec;
+  unsigned sub; /* record index inside a document */
+};
+
+static void eval_record(const cJSON *ev, void *ud) {
+  struct eval_ctx *c = ud;
+  struct batch *b = c->b;
+  unsigned sub = c->sub++;
+  if (!cJSON_IsObject(ev)) {
+    b->parse_errors++;
+    batch_error(b, xasprintf("%s:%lu: record %u is not a JSON object", b->file, b->line[c->rec], sub + 1));
+    return;
+  }
+  b->events++;
+  const char *lt = c->o->log_type ? c->o->log_type : lt_classify(ev);
+  if (!lt) {
+    b->unclassified++;
+    return;
+  }
+  double t = lt_event_time(ev, lt);
+  if (t > b->max_time) b->max_time = t;
+  size_t before = b->matches.len;
+  struct vec errs = {0};
+  det_eval(c->set, ev, lt, &b->matches, &errs);
+  b->rule_errors += errs.len;
+  for (size_t i = 0; i < errs.len; i++) batch_error(b, errs.items[i]);
+  vec_free(&errs);
+  for (size_t i = before; i < b->matches.len; i++) {
+    struct det_match *m = b->matches.items[i];
+    m->time = t;
+    m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
+    m->event = json_print(ev);
+  }
+}
+
+static void eval_batch(const struct replay_opts *o, struct det_set *set, struct batch *b) {
+  struct eval_ctx c = {o, set, b, 0, 0};
+  for (size_t i = 0; i < b->n; i++) {
+    const char *text = b->text.data + b->off[i];
+    size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
+    cJSON *doc = json_parse(text, len, &errpos);
+    if (!doc) {
+      b->parse_errors++;
+      batch_error(b, xasprintf("%s:%lu: malformed JSON at byte %zu", b->file, b->line[i], errpos + 1));
+      continue;
+    }
+    c.rec = i;
+    c.sub = 0;
+    lt_each_record(doc, eval_record, &c);
+    cJSON_Delete(doc);
+  }
+}
+
+static void *worker_main(void *arg) {
+  struct worker *w = arg;
+  struct replay *rp = w->rp;
+  pthread_mutex_lock(&rp->lock);
+  for (;;) {
+    while (!rp->queue_head && !rp->stop) pthread_cond_wait(&rp->work, &rp->lock);
+    if (!rp->queue_head) break;
+    struct batch *b = rp->queue_head;
+    rp->queue_head = b->next;
+    if (!rp->queue_head) rp->queue_tail = NULL;
+    pthread_mutex_unlock(&rp->lock);
+    eval_batch(rp->o, w->set, b);
+    pthread_mutex_lock(&rp->lock);
+    b->done = true;
+    pthread_cond_broadcast(&rp->done);
+  }
+  pthread_mutex_unlock(&rp->lock);
+  return NULL;
+}
+
+/* }============================================================ */
+
+/* {===================== merging (main thread) ===================== */
+
+static void on_alert(const struct dedup_window *w, void *ud) {
+  struct replay *rp = ud;
+  const struct det *d = rp->meta->dets.items[w->det];
+  cJSON *a = alert_build(w, d);
+  char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+  if (!s || fprintf(rp->out, "%s\n", s) < 0) rp->out_err = errno ? errno : ENOMEM;
+  cJSON_free(s);
+  cJSON_Delete(a);
+}
+
+static void merge_batch(struct replay *rp, struct batch *b) {
+  rp->events += b->events;
+  rp->unclassified += b->unclassified;
+  rp->parse_errors += b->parse_errors;
+  rp->rule_errors += b->rule_errors;
+  for (size_t i = 0; i < b->errors.len; i++) {
+    if (rp->reported++ < 10) log_warn("%s", (char *)b->errors.items[i]);
+  }
+  for (size_t i = 0; i < b->matches.len; i++) {
+    struct det_match *m = b->matches.items[i];
+    const struct det *d = rp->meta->dets.items[m->det];
+    b->matches.items[i] = NULL;
+    if (!d->create_alert) {
+      det_match_free(m);
+      continue;
+    }
+    dedup_observe(&rp->dedup, d, m);
+  }
+  b->matches.len = 0;
+  if (b->max_time >= 0) dedup_advance(&rp->dedup, b->max_time);
+}
+
+/* }============================================================ */
+
+static void progress(struct replay *rp, unsigned long long start, bool final) {
+  double secs = (double)(clk_mono_ns() - start) / 1e9;
+  fprintf(stderr, "\rreplay: %llu events, %.0f events/s%s", rp->events,
+          secs > 0 ? (double)rp->events / secs : 0.0, final ? "\n" : "");
+}
+
+static int start_workers(struct replay *rp) {
+  const struct replay_opts *o = rp->o;
+  rp->workers = xcalloc((size_t)o->workers, sizeof *rp->workers);
+  for (int i = 0; i < o->workers; i++) {
+    char *err = NULL;
+    struct worker *w = &rp->workers[i];
+    w->rp = rp;
+    w->set = det_set_new(o->detections, o->ndetections, 0, &err);
+    if (!w->set) {
+      log_error("%s", err);
+      free(err);
+      return -1;
+    }
+    w->set->vm->quiet_log = i > 0; /* scripts' log lines once, not once per worker */
+    det_set_load(w->set);
+    if (i == 0 && w->set->diags.len) {
+      for (size_t j = 0; j < w->set->diags.len; j++) {
+        struct det_diag *dg = w->set->diags.items[j];
+        if (dg->line < 0) log_error("%s", dg->msg);
+        else if (dg->line) log_error("%s:%d: %s", dg->file, dg->line, dg->msg);
+        else log_error("%s: %s", dg->file, dg->msg);
+      }
+      log_error("detections failed to load; run 'lp0 check' for details");
+      return -1;
+    }
+    det_set_index(w->set);
+    rp->nworkers = i + 1;
+  }
+  rp->meta = rp->workers[0].set;
+  if (rp->meta->dets.len == 0) log_warn("no detections loaded from the given paths");
+  if (o->workers > 1) {
+    for (int i = 0; i < o->workers; i++) {
+      int rc = pthread_create(&rp->workers[i].thread, NULL, worker_main, &rp->workers[i]);
+      if (rc != 0) {
+        log_error("cannot start worker thread: %s", strerror(rc));
+        return -1;
+      }
+      rp->nthreads = i + 1;
+    }
+  }
+  return 0;
+}
+
+static void stop_workers(struct replay *rp) {
+  if (rp->o->workers > 1) {
+    pthread_mutex_lock(&rp->lock);
+    rp->stop = true;
+    pthread_cond_broadcast(&rp->work);
+    pthread_mutex_unlock(&rp->lock);
+    for (int i = 0; i < rp->nthreads; i++) pthread_join(rp->workers[i].thread, NULL);
+  }
+}
+
+/* Hands a full batch to the pool (or evaluates it here with one worker) and merges every
+ * finished batch at the head of the in-flight list, in order. */
+static void submit(struct replay *rp, struct batch *b, struct vec *inflight, bool drain) {
+  if (b) {
+    if (rp->o->workers == 1) {
+      eval_batch(rp->o, rp->workers[0].set, b);
+      b->done = true;
+    } else {
+      pthread_mutex_lock(&rp->lock);
+      if (rp->queue_tail) rp->queue_tail->next = b;
+      else rp->queue_head = b;
+      rp->queue_tail = b;
+      pthread_cond_signal(&rp->work);
+      pthread_mutex_unlock(&rp->lock);
+    }
+    vec_push(inflight, b);
+  }
+  size_t limit = drain ? 0 : (size_t)rp->o->workers * 3;
+  while (inflight->len > limit) {
+    struct batch *head = inflight->items[0];
+    pthread_mutex_lock(&rp->lock);
+    while (!head->done) pthread_cond_wait(&rp->done, &rp->lock);
+    pthread_mutex_unlock(&rp->lock);
+    merge_batch(rp, head);
+    batch_free(head);
+    memmove(inflight->items, inflight->items + 1, (inflight->len - 1) * sizeof *inflight->items);
+    inflight->len--;
+  }
+}
+
+static int read_inputs(struct replay *rp, unsigned long long start) {
+  const struct replay_opts *o = rp->o;
+  struct vec inflight = {0};
+  unsigned long long batch_no = 0, last_progress = start;
+  int failed = 0;
+  for (size_t f = 0; f < o->nfiles; f++) {
+    struct input in;
+    char *err = NULL;
+    if (input_open(&in, o->files[f], &err) != 0) {
+      log_error("%s", err);
+      free(err);
+      failed = 1;
+      continue;
+    }
+    struct batch *b = NULL;
+    const char *text;
+    size_t len;
+    unsigned long line;
+    int rc;
+    while ((rc = input_next(&in, &text, &len, &line, &err)) != 0) {
+      if (rc < 0) {
+        log_error("%s", err);
+        free(err);
+        err = NULL;
+        failed = 1;
+        rp->parse_errors++;
+        continue;
+      }
+      if (!b) b = batch_new(batch_no++, in.name);
+      batch_add(b, text, len, line);
+      if (b->n >= BATCH_RECORDS || b->text.len >= BATCH_BYTES) {
+        submit(rp, b, &inflight, false);
+        b = NULL;
+        if (o->progress && clk_mono_ns() - last_progress > 1000000000ULL) {
+          last_progress = clk_mono_ns();
+          progress(rp, start, false);
+        }
+      }
+    }
+    if (b) submit(rp, b, &inflight, false);
+    submit(rp, NULL, &inflight, true); /* a batch borrows in.name: finish before closing */
+    rp->bytes += in.bytes;
+    input_close(&in);
+  }
+  vec_free(&inflight);
+  return failed;
+}
+
+static void summary(struct replay *rp, unsigned long long start) {
+  double secs = (double)(clk_mono_ns() - start) / 1e9;
+  if (rp->o->progress) progress(rp, start, true);
+  fprintf(stderr,
+          "replay: %llu events, %llu bytes in %.3f s (%.0f events/s), %llu alerts, "
+          "%llu unclassified, %llu parse errors, %llu rule errors, peak RSS %.1f MB\n",
+          rp->events, rp->bytes, secs, secs > 0 ? (double)rp->events / secs : 0.0,
+          rp->dedup.alerts, rp->unclassified, rp->parse_errors, rp->rule_errors,
+          (double)peak_rss() / (1024.0 * 1024.0));
+  for (size_t i = 0; i < rp->meta->dets.len; i++) {
+    unsigned long long errors = 0, killed = 0;
+    for (int w = 0; w < rp->nworkers; w++) {
+      const struct det *d = rp->workers[w].set->dets.items[i];
+      errors += d->errors, killed += d->killed;
+    }
+    const struct det *d = rp->meta->dets.items[i];
+    if (errors)
+      fprintf(stderr, "replay: detection %s (%s): %llu errors (%llu over budget)\n", d->id,
+              d->file, errors, killed);
+  }
+}
+
+int replay_run(const struct replay_opts *o) {
+  struct replay rp;
+  memset(&rp, 0, sizeof rp);
+  rp.o = o;
+  pthread_mutex_init(&rp.lock, NULL);
+  pthread_cond_init(&rp.work, NULL);
+  pthread_cond_init(&rp.done, NULL);
+  int code = 2;
+  rp.out = stdout;
+  if (o->output && !(rp.out = fopen(o->output, "w"))) {
+    log_error("%s: cannot open for writing: %s", o->output, strerror(errno));
+    rp.out = NULL;
+    goto out;
+  }
+  if (start_workers(&rp) != 0) goto out;
+  dedup_init(&rp.dedup, on_alert, &rp);
+  unsigned long long start = clk_mono_ns();
+  int failed = read_inputs(&rp, start);
+  dedup_flush(&rp.dedup);
+  if (fflush(rp.out) != 0 && !rp.out_err) rp.out_err = errno;
+  if (rp.out_err) log_error("writing alerts: %s", strerror(rp.out_err));
+  summary(&rp, start);
+  dedup_free(&rp.dedup);
+  code = failed || rp.parse_errors || rp.out_err ? 1 : 0;
+out:
+  stop_workers(&rp);
+  for (int i = 0; rp.workers && i < o->workers; i++) det_set_free(rp.workers[i].set);
+  free(rp.workers);
+  if (rp.out && rp.out != stdout) fclose(rp.out);
+  pthread_mutex_destroy(&rp.lock);
+  pthread_cond_destroy(&rp.work);
+  pthread_cond_destroy(&rp.done);
+  return code;
+}
