@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event_lua.h"
@@ -44,6 +45,30 @@ static lua_Integer sequence_length(lua_State *L, int idx) {
 }
 
 static cJSON *convert(lua_State *L, int idx, int depth, char *err, size_t errlen);
+
+static int cmp_key(const void *a, const void *b) {
+  return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Lua's table order depends on a per-state hash seed: sort keys so output is the same
+ * bytes on every run and every worker. */
+static bool sort_members(cJSON *obj) {
+  size_t n = 0;
+  for (cJSON *c = obj->child; c; c = c->next) n++;
+  if (n < 2) return true;
+  cJSON **v = malloc(n * sizeof *v);
+  if (!v) return false;
+  n = 0;
+  for (cJSON *c = obj->child; c; c = c->next) v[n++] = c;
+  qsort(v, n, sizeof *v, cmp_key);
+  for (size_t i = 0; i < n; i++) {
+    v[i]->prev = i ? v[i - 1] : v[n - 1]; /* cJSON: the head's prev is the tail */
+    v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+  }
+  obj->child = v[0];
+  free(v);
+  return true;
+}
 
 static cJSON *convert_table(lua_State *L, int idx, int depth, char *err, size_t errlen) {
   lua_Integer n = sequence_length(L, idx);
@@ -89,6 +114,7 @@ static cJSON *convert_table(lua_State *L, int idx, int depth, char *err, size_t 
       goto oom;
     }
   }
+  if (!sort_members(out)) goto oom;
   return out;
 oom:
   snprintf(err, errlen, "not enough memory");
