@@ -13,14 +13,22 @@ static const cJSON *field(const cJSON *o, const char *k) {
 
 const char *lt_classify(const cJSON *e) {
   if (!cJSON_IsObject(e)) return NULL;
+  /* Panther-enriched records say what they are. */
+  const cJSON *p = field(e, "p_log_type");
+  if (cJSON_IsString(p)) {
+    if (strcmp(p->valuestring, LT_CLOUDTRAIL) == 0) return LT_CLOUDTRAIL;
+    if (strcmp(p->valuestring, LT_OKTA) == 0) return LT_OKTA;
+    if (strcmp(p->valuestring, LT_GITHUB) == 0) return LT_GITHUB;
+  }
   if (cJSON_IsString(field(e, "eventSource")) && cJSON_IsString(field(e, "eventName")) &&
       (field(e, "eventVersion") || field(e, "eventTime") || field(e, "awsRegion")))
     return LT_CLOUDTRAIL;
   if (cJSON_IsString(field(e, "eventType")) && cJSON_IsObject(field(e, "actor")) &&
       field(e, "published"))
     return LT_OKTA;
-  if (cJSON_IsString(field(e, "action")) && field(e, "actor") &&
-      (field(e, "created_at") || field(e, "@timestamp")))
+  const cJSON *action = field(e, "action");
+  if (cJSON_IsString(action) && field(e, "actor") &&
+      (field(e, "created_at") || field(e, "@timestamp") || strchr(action->valuestring, '.')))
     return LT_GITHUB;
   return NULL;
 }

@@ -11,7 +11,7 @@
 #define LT_OKTA "Okta.SystemLog"
 #define LT_GITHUB "GitHub.Audit"
 
-/* The log type an event's shape says, or NULL when it is none of the bundled ones.
+/* The log type of an event: its p_log_type when that names a bundled type, else what its shape says, or NULL when it is none of the bundled ones.
  * CloudTrail: eventVersion/eventSource/eventName; Okta: eventType+actor+published;
  * GitHub audit: action+actor+(created_at or @timestamp). */
 const char *lt_classify(const cJSON *event);

@@ -99,6 +99,7 @@ static char *opt_string(const cJSON *t, const char *k) {
 
 /* Fills t from a test in JSON form (sidecars, and Lua tests once converted). */
 static void tcase_from_json(lua_State *L, struct tcase *t, const cJSON *j, int index) {
+  memset(t, 0, sizeof *t);
   t->expect = -1;
   t->expect_alerts = -1;
   t->mocks_ref = LUA_NOREF;

@@ -1,0 +1,38 @@
+-- AWS.EC2.NetworkACLModified: a network ACL or one of its entries or associations
+-- changed (CIS 3.11).
+-- Port of the Panther rule of the same id (panther-labs/panther-analysis @ daa10c88,
+-- rules/aws_cloudtrail_rules/aws_ec2_network_acl_modified.yml, Apache-2.0), written from the
+-- English spec in shared/conformance/panther. Tests: aws_ec2_network_acl_modified.tests.json.
+
+id = "AWS.EC2.NetworkACLModified"
+display_name = "EC2 Network ACL Modified"
+log_types = { "AWS.CloudTrail" }
+default_severity = "INFO"
+dedup_minutes = 60
+threshold = 1
+reports = { CIS = { "3.11" }, ["MITRE ATT&CK"] = { "TA0005:T1562" } }
+tags = { "AWS", "Security Control", "Defense Evasion:Impair Defenses" }
+
+match = {
+  eventName = {
+    "CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry",
+    "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation",
+  },
+}
+
+local WATCHED = {}
+for _, name in ipairs(match.eventName) do WATCHED[name] = true end
+
+function rule(e)
+  return WATCHED[e.eventName] == true and aws_cloudtrail_success(e)
+end
+
+-- No title hook (the display name is the title); one rolling alert per account.
+function dedup(e)
+  local account = e.recipientAccountId
+  return account ~= nil and tostring(account) or nil
+end
+
+function alert_context(e)
+  return aws.rule_context(e)
+end
