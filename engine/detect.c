@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "event_lua.h"
 #include "json_lua.h"
 #include "sandbox.h"
@@ -97,11 +98,11 @@ static void lt_free(struct det_lt_index *lt) {
 
 /* The field a detection is indexed on: the path most detections share, so the index has
  * few paths to walk per event; ties go to the first in name order. */
-static const struct det_cond *pick_cond(const struct det *d, struct hmap *path_counts) {
+static const struct det_cond *pick_cond(const struct det_filter *f, struct hmap *path_counts) {
   const struct det_cond *best = NULL;
   size_t best_n = 0;
-  for (size_t i = 0; i < d->nconds; i++) {
-    const struct det_cond *c = &d->conds[i];
+  for (size_t i = 0; f && i < f->nconds; i++) {
+    const struct det_cond *c = &f->conds[i];
     size_t n = (size_t)(uintptr_t)hmap_get(path_counts, c->path.text, strlen(c->path.text));
     if (!best || n > best_n || (n == best_n && strcmp(c->path.text, best->path.text) < 0))
       best = c, best_n = n;
@@ -114,16 +115,19 @@ void det_set_index(struct det_set *s) {
   hmap_init(&counts);
   for (size_t i = 0; i < s->dets.len; i++) {
     struct det *d = s->dets.items[i];
-    for (size_t j = 0; j < d->nconds; j++) {
-      void **slot = hmap_put(&counts, d->conds[j].path.text, strlen(d->conds[j].path.text));
-      *slot = (void *)((uintptr_t)*slot + 1);
+    for (size_t f = 0; f < d->nfilters; f++) {
+      for (size_t j = 0; j < d->filters[f].nconds; j++) {
+        const char *path = d->filters[f].conds[j].path.text;
+        void **slot = hmap_put(&counts, path, strlen(path));
+        *slot = (void *)((uintptr_t)*slot + 1);
+      }
     }
   }
   for (size_t i = 0; i < s->dets.len; i++) {
     struct det *d = s->dets.items[i];
     if (!d->enabled) continue;
-    const struct det_cond *c = pick_cond(d, &counts);
     for (size_t t = 0; t < d->nlog_types; t++) {
+      const struct det_cond *c = pick_cond(det_filter_for(d, d->log_types[t]), &counts);
       struct det_lt_index *lt = lt_get(s, d->log_types[t]);
       if (!c) {
         ilist_push(&lt->always, d->index);
@@ -147,14 +151,25 @@ const char *det_set_logtype(const struct det_set *s, const char *name) {
   return lt ? lt->name : NULL;
 }
 
-bool det_prefilter(const struct det *d, const cJSON *event) {
+const struct det_filter *det_filter_for(const struct det *d, const char *log_type) {
+  const struct det_filter *generic = NULL;
+  for (size_t i = 0; i < d->nfilters; i++) {
+    if (!d->filters[i].log_type) generic = &d->filters[i];
+    else if (log_type && strcmp(d->filters[i].log_type, log_type) == 0) return &d->filters[i];
+  }
+  return generic;
+}
+
+bool det_prefilter(const struct det *d, const cJSON *event, const char *log_type) {
+  const struct det_filter *f = det_filter_for(d, log_type);
+  if (!f) return true;
   struct buf key;
   buf_init(&key);
   bool ok = true;
-  for (size_t i = 0; ok && i < d->nconds; i++) {
+  for (size_t i = 0; ok && i < f->nconds; i++) {
     key.len = 0;
-    const cJSON *v = json_path_get(event, &d->conds[i].path);
-    ok = json_scalar_key(v, &key) && hmap_get(&d->conds[i].values, key.data, key.len);
+    const cJSON *v = json_path_get(event, &f->conds[i].path);
+    ok = json_scalar_key(v, &key) && hmap_get(&f->conds[i].values, key.data, key.len);
   }
   buf_free(&key);
   return ok;
@@ -208,11 +223,15 @@ static void det_free(struct det *d) {
   free(d->log_types);
   free(d->display_name), free(d->description), free(d->runbook), free(d->reference);
   cJSON_Delete(d->tags), cJSON_Delete(d->reports), cJSON_Delete(d->destinations);
-  for (size_t i = 0; i < d->nconds; i++) {
-    json_path_free(&d->conds[i].path);
-    hmap_free(&d->conds[i].values);
+  for (size_t f = 0; f < d->nfilters; f++) {
+    for (size_t i = 0; i < d->filters[f].nconds; i++) {
+      json_path_free(&d->filters[f].conds[i].path);
+      hmap_free(&d->filters[f].conds[i].values);
+    }
+    free(d->filters[f].conds);
+    free(d->filters[f].log_type);
   }
-  free(d->conds);
+  free(d->filters);
   free(d);
 }
 
@@ -319,21 +338,35 @@ static bool add_match_value(lua_State *L, struct det_cond *c, int idx) {
   return true;
 }
 
-static void read_match(lua_State *L, struct loader *ld) {
-  int t = lua_getfield(L, 1, "match");
-  if (t == LUA_TNIL) {
-    lua_pop(L, 1);
-    return;
+static struct det_filter *filter_get(struct det *d, const char *log_type) {
+  for (size_t i = 0; i < d->nfilters; i++) {
+    const char *lt = d->filters[i].log_type;
+    if ((!lt && !log_type) || (lt && log_type && strcmp(lt, log_type) == 0)) return &d->filters[i];
   }
-  if (t != LUA_TTABLE) {
-    problem(ld, "match", "'match' must be a table of field path = value(s)");
-    lua_pop(L, 1);
-    return;
-  }
+  d->filters = xrealloc(d->filters, (d->nfilters + 1) * sizeof *d->filters);
+  struct det_filter *f = &d->filters[d->nfilters++];
+  memset(f, 0, sizeof *f);
+  f->log_type = log_type ? xstrdup(log_type) : NULL;
+  return f;
+}
+
+static bool is_log_type(const struct det *d, const char *name) {
+  for (size_t i = 0; i < d->nlog_types; i++)
+    if (strcmp(d->log_types[i], name) == 0) return true;
+  return false;
+}
+
+/* Reads path = value(s) pairs of the table on top into the filter of log_type. */
+static void read_conds(lua_State *L, struct loader *ld, const char *log_type, bool nested) {
   struct det *d = ld->d;
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     const char *path = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    if (!nested && path && is_log_type(d, path) && lua_istable(L, -1) && luaL_len(L, -1) == 0) {
+      read_conds(L, ld, path, true); /* match = { ["AWS.CloudTrail"] = { ... } } */
+      lua_pop(L, 1);
+      continue;
+    }
     struct det_cond c;
     if (!path || json_path_init(&c.path, path) != 0) {
       problem(ld, "match", "malformed 'match': keys must be field paths like \"a.b\"");
@@ -361,11 +394,18 @@ static void read_match(lua_State *L, struct loader *ld) {
       json_path_free(&c.path);
       hmap_free(&c.values);
     } else {
-      d->conds = xrealloc(d->conds, (d->nconds + 1) * sizeof *d->conds);
-      d->conds[d->nconds++] = c;
+      struct det_filter *f = filter_get(d, log_type);
+      f->conds = xrealloc(f->conds, (f->nconds + 1) * sizeof *f->conds);
+      f->conds[f->nconds++] = c;
     }
     lua_pop(L, 1);
   }
+}
+
+static void read_match(lua_State *L, struct loader *ld) {
+  int t = lua_getfield(L, 1, "match");
+  if (t == LUA_TTABLE) read_conds(L, ld, NULL, false);
+  else if (t != LUA_TNIL) problem(ld, "match", "'match' must be a table of field path = value(s)");
   lua_pop(L, 1);
 }
 
@@ -533,6 +573,15 @@ size_t det_set_load(struct det_set *s) {
   return s->diags.len;
 }
 
+/* The folder holding path ("." when it has no slash), as a new string. */
+static char *parent_dir(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return xstrdup(strcmp(path, ".") == 0 ? ".." : ".");
+  if (slash == path) return xstrdup("/");
+  if (strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0) return xasprintf("%s/..", path);
+  return xstrndup(path, (size_t)(slash - path));
+}
+
 struct det_set *det_set_new(char *const *roots, size_t nroots, size_t mem_limit, char **errmsg) {
   struct det_set *s = xcalloc(1, sizeof *s);
   struct vec libdirs = {0};
@@ -545,13 +594,14 @@ struct det_set *det_set_new(char *const *roots, size_t nroots, size_t mem_limit,
     size_t n = strlen(r);
     while (n > 1 && r[n - 1] == '/') n--;
     s->roots[s->nroots++] = xstrndup(r, n);
-    if (stat(s->roots[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-      vec_push(&libdirs, xasprintf("%s/lib", s->roots[i]));
-    } else {
-      const char *slash = strrchr(s->roots[i], '/');
-      vec_push(&libdirs, slash ? xasprintf("%.*s/lib", (int)(slash - s->roots[i]), s->roots[i])
-                               : xstrdup("lib"));
-    }
+    /* lib/ beside the detections, and one level up, so that `-d detections/okta` finds
+     * detections/lib too. */
+    char *dir = stat(s->roots[i], &st) == 0 && S_ISDIR(st.st_mode) ? xstrdup(s->roots[i])
+                                                                   : parent_dir(s->roots[i]);
+    char *up = parent_dir(dir);
+    vec_push(&libdirs, xasprintf("%s/lib", dir));
+    vec_push(&libdirs, xasprintf("%s/lib", up));
+    free(dir), free(up);
   }
   s->vm = vm_new(mem_limit);
   int rc = -1;
@@ -717,6 +767,7 @@ static void fill_match(struct det_set *s, struct det *d, int env, int ev, struct
 static int run_detection(struct det_set *s, struct det *d, int ev, struct det_match *m,
                          struct vec *errs) {
   lua_State *L = s->vm->L;
+  unsigned long long t0 = clk_mono_ns();
   lua_rawgeti(L, LUA_REGISTRYINDEX, d->env_ref);
   int env = lua_gettop(L);
   d->evaluated++;
@@ -730,13 +781,14 @@ static int run_detection(struct det_set *s, struct det *d, int ev, struct det_ma
     }
   }
   lua_settop(L, env - 1);
+  d->ns += clk_mono_ns() - t0;
   return rc;
 }
 
-int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, struct det_match *m,
-                 struct vec *errs) {
+int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, const char *log_type,
+                 struct det_match *m, struct vec *errs) {
   lua_State *L = s->vm->L;
-  if (!det_prefilter(d, event)) return 0;
+  if (!det_prefilter(d, event, log_type)) return 0;
   evl_begin(L);
   evl_push(L, event);
   int rc = run_detection(s, d, lua_gettop(L), m, errs);
@@ -783,7 +835,8 @@ size_t det_eval(struct det_set *s, const cJSON *event, const char *log_type, str
   int ev = 0;
   for (size_t i = 0; i < cand->n; i++) {
     struct det *d = s->dets.items[cand->v[i]];
-    if (d->nconds > 1 && !det_prefilter(d, event)) continue;
+    const struct det_filter *f = det_filter_for(d, lt->name);
+    if (f && f->nconds > 1 && !det_prefilter(d, event, lt->name)) continue;
     if (!ev) {
       evl_begin(L);
       evl_push(L, event);

@@ -28,6 +28,13 @@ struct det_cond {
   struct hmap values; /* scalar keys (json_scalar_key); values unused */
 };
 
+/* The conditions a `match` table sets for one log type (NULL = every log type). */
+struct det_filter {
+  char *log_type;
+  struct det_cond *conds;
+  size_t nconds;
+};
+
 struct det {
   int index; /* position in det_set.dets */
   char *id, *file;
@@ -37,11 +44,12 @@ struct det {
   bool enabled, create_alert;
   char *display_name, *description, *runbook, *reference; /* NULL when unset */
   cJSON *tags, *reports, *destinations;                    /* owned; NULL when unset */
-  struct det_cond *conds;
-  size_t nconds;
+  struct det_filter *filters; /* the `match` prefilter: one generic, or one per log type */
+  size_t nfilters;
   int env_ref; /* registry ref of the file's globals */
   /* Counters of this state. */
   unsigned long long evaluated, matched, errors, killed;
+  unsigned long long ns; /* time spent in this detection's Lua */
 };
 
 /* A problem found while loading: printed as "file:line: message". */
@@ -114,10 +122,12 @@ size_t det_eval(struct det_set *s, const cJSON *event, const char *log_type, str
 /* Evaluates one detection on event, prefilter included, regardless of `enabled`
  * (the test runner). Returns 1 and fills *m on a match, 0 when not matching, -1 on a rule
  * error; hook errors are appended to errs as "hook: message" strings (owned). */
-int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, struct det_match *m,
-                 struct vec *errs);
+int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, const char *log_type,
+                 struct det_match *m, struct vec *errs);
 
-/* True when the event satisfies d's `match` prefilter. */
-bool det_prefilter(const struct det *d, const cJSON *event);
+/* The filter of d for log_type (its own, else the generic one), or NULL for none. */
+const struct det_filter *det_filter_for(const struct det *d, const char *log_type);
+/* True when the event of log_type satisfies d's `match` prefilter. */
+bool det_prefilter(const struct det *d, const cJSON *event, const char *log_type);
 
 #endif

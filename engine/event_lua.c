@@ -19,6 +19,10 @@
 struct evl_proxy {
   const cJSON *node; /* borrowed from the event being evaluated */
   unsigned gen;      /* vm->event_gen when pushed */
+  /* Arrays are linked lists in cJSON: remember the last position read, so that
+   * `for i = 1, #a do a[i] end` and ipairs are linear, not quadratic. */
+  const cJSON *cur;
+  lua_Integer cur_i;
 };
 
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
@@ -53,6 +57,8 @@ void evl_push(lua_State *L, const cJSON *node) {
   }
   struct evl_proxy *p = lua_newuserdatauv(L, sizeof *p, 0);
   p->node = node;
+  p->cur = NULL;
+  p->cur_i = 0;
   p->gen = vm_from(L)->event_gen;
   luaL_setmetatable(L, EVL_MT);
 }
@@ -91,13 +97,25 @@ static const cJSON *array_get(const cJSON *arr, lua_Integer i) {
   return c;
 }
 
+static const cJSON *array_at(struct evl_proxy *p, lua_Integer i) {
+  const cJSON *c;
+  if (p->cur && i >= p->cur_i) {
+    c = p->cur;
+    for (lua_Integer k = p->cur_i; c && k < i; k++) c = c->next;
+  } else {
+    c = array_get(p->node, i);
+  }
+  if (c) p->cur = c, p->cur_i = i;
+  return c;
+}
+
 /* __index: [-0, +1, e] */
 static int evl_index(lua_State *L) {
   const cJSON *n = check(L), *v = NULL;
   if (cJSON_IsObject(n) && lua_type(L, 2) == LUA_TSTRING)
     v = object_get(n, lua_tostring(L, 2));
-  else if (cJSON_IsArray(n) && lua_isinteger(L, 2))
-    v = array_get(n, lua_tointeger(L, 2));
+  else if (cJSON_IsArray(n) && lua_isinteger(L, 2) && lua_tointeger(L, 2) >= 1)
+    v = array_at(lua_touserdata(L, 1), lua_tointeger(L, 2));
   if (v)
     push_node(L, v);
   else

@@ -72,6 +72,7 @@ static const char usage_replay[] =
     "                        not depend on N\n"
     "  -o, --output FILE     write alerts to FILE instead of stdout\n"
     "  -q, --quiet           no progress line\n"
+    "  -s, --stats           per-detection cost table (evaluations, matches, errors, time)\n"
     "  -h, --help            show this help\n";
 
 static int usage_error(const char *usage, const char *msg) {
@@ -144,13 +145,14 @@ static int cmd_replay(int argc, char **argv) {
       {"detections", required_argument, NULL, 'd'}, {"log-type", required_argument, NULL, 'l'},
       {"workers", required_argument, NULL, 'w'},    {"output", required_argument, NULL, 'o'},
       {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+      {"stats", no_argument, NULL, 's'},
       {NULL, 0, NULL, 0}};
   struct replay_opts o = {0};
   struct vec dets = {0};
   bool quiet = false;
   int c, code;
   o.workers = cpu_count();
-  while ((c = getopt_long(argc, argv, "d:l:w:o:qh", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:l:w:o:qsh", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': vec_push(&dets, optarg); break;
     case 'l': o.log_type = optarg; break;
@@ -166,6 +168,7 @@ static int cmd_replay(int argc, char **argv) {
     }
     case 'o': o.output = optarg; break;
     case 'q': quiet = true; break;
+    case 's': o.stats = true; break;
     case 'h': vec_free(&dets); fputs(usage_replay, stdout); return 0;
     default: vec_free(&dets); return usage_error(usage_replay, "bad option");
     }

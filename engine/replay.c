@@ -367,14 +367,21 @@ static void summary(struct replay *rp, unsigned long long start) {
           rp->events, rp->bytes, secs, secs > 0 ? (double)rp->events / secs : 0.0,
           rp->dedup.alerts, rp->unclassified, rp->parse_errors, rp->rule_errors,
           (double)peak_rss() / (1024.0 * 1024.0));
+  if (rp->o->stats)
+    fprintf(stderr, "%-50s %10s %8s %7s %10s %8s\n", "detection", "evaluated", "matched",
+            "errors", "total ms", "us/eval");
   for (size_t i = 0; i < rp->meta->dets.len; i++) {
-    unsigned long long errors = 0, killed = 0;
+    unsigned long long errors = 0, killed = 0, evaluated = 0, matched = 0, ns = 0;
     for (int w = 0; w < rp->nworkers; w++) {
       const struct det *d = rp->workers[w].set->dets.items[i];
-      errors += d->errors, killed += d->killed;
+      errors += d->errors, killed += d->killed, evaluated += d->evaluated;
+      matched += d->matched, ns += d->ns;
     }
     const struct det *d = rp->meta->dets.items[i];
-    if (errors)
+    if (rp->o->stats)
+      fprintf(stderr, "%-50s %10llu %8llu %7llu %10.1f %8.2f\n", d->id, evaluated, matched,
+              errors, (double)ns / 1e6, evaluated ? (double)ns / 1e3 / (double)evaluated : 0.0);
+    else if (errors)
       fprintf(stderr, "replay: detection %s (%s): %llu errors (%llu over budget)\n", d->id,
               d->file, errors, killed);
   }

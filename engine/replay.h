@@ -17,6 +17,7 @@ struct replay_opts {
   const char *output;   /* NULL = stdout */
   int workers;          /* >= 1 */
   bool progress;        /* a progress line on stderr */
+  bool stats;           /* per-detection cost table on stderr */
 };
 
 /* Runs a replay; returns the process exit code (0, 1 unreadable/malformed input, 2 setup). */

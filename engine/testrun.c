@@ -340,13 +340,14 @@ static void run_single(struct runner *r, struct det *d, struct tcase *t, struct 
   struct det_match m;
   struct vec errs = {0};
   memset(&m, 0, sizeof m);
-  int rc = det_eval_one(r->set, d, t->event, &m, &errs);
+  const char *lt = t->log_type ? t->log_type : d->log_types[0];
+  int rc = det_eval_one(r->set, d, t->event, lt, &m, &errs);
   if (rc < 0) {
     add_errors(f, &errs);
   } else if (rc != t->expect) {
     buf_printf(f, "%sexpected rule to return %s, got %s%s", f->len ? "\n" : "",
                t->expect ? "true" : "false", rc ? "true" : "false",
-               !rc && !det_prefilter(d, t->event) ? " (the 'match' prefilter rejected the event)" : "");
+               !rc && !det_prefilter(d, t->event, lt) ? " (the 'match' prefilter rejected the event)" : "");
   } else if (rc == 1) {
     add_errors(f, &errs);
     expect_str(f, "title", t->title, m.title);
@@ -383,7 +384,7 @@ static void run_multi(struct runner *r, struct det *d, struct tcase *t, struct b
   for (const cJSON *ev = t->events->child; ev; ev = ev->next, seq++) {
     struct det_match *m = xcalloc(1, sizeof *m);
     struct vec errs = {0};
-    int rc = det_eval_one(r->set, d, ev, m, &errs);
+    int rc = det_eval_one(r->set, d, ev, lt, m, &errs);
     if (rc < 0) buf_printf(f, "%sevent %llu:", f->len ? "\n" : "", seq + 1);
     add_errors(f, &errs);
     vec_free(&errs);

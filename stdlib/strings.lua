@@ -3,8 +3,9 @@
 --
 -- Predicates return false (never raise) when an argument is not a string, so they
 -- can be fed event fields that may be missing. Matching is plain (no Lua pattern
--- magic) except glob, whose shell-style pattern is translated once into an anchored
--- Lua pattern and cached by pattern text. The cache is bounded: when it holds
+-- magic) except glob, whose shell-style pattern is translated once into star-free Lua
+-- patterns and cached by pattern text; a match is then linear in the subject for a
+-- given pattern (see glob_compile). The cache is bounded: when it holds
 -- GLOB_CACHE_MAX patterns it is emptied, so a detection building patterns from event
 -- data cannot grow it without limit.
 -- SPDX-License-Identifier: MIT
@@ -95,8 +96,20 @@ local function glob_class(p, i, len)
   return nil
 end
 
+-- glob_compile(p): the pattern cut at its '*'s into star-free Lua patterns:
+-- { whole } when p has no '*', else { first, middle..., last, star = true } where
+-- first is "^seg" or false (p starts with '*'), last is "seg$" or false (p ends
+-- with '*'), and each middle segment is unanchored.
+-- Matching one Lua pattern holding k '.*' backtracks in O(n^k): "*a*a*a*b" against
+-- 400 bytes of "a" took seconds, inside C where the instruction budget cannot stop
+-- it. Segments carry no '*', so glob_match places each one with a single find, the
+-- leftmost place after the previous one (always the right choice between stars),
+-- which bounds a match to O(#s * #p).
 local function glob_compile(p)
-  local out, n, i, len = { "^" }, 1, 1, #p
+  local segs, nseg = {}, 0
+  local cur, n = {}, 0
+  local i, len = 1, #p
+  local star = false
   while i <= len do
     local c = sub(p, i, i)
     local piece
@@ -104,30 +117,70 @@ local function glob_compile(p)
       while sub(p, i + 1, i + 1) == "*" do
         i = i + 1
       end
-      piece = ".*"
+      nseg = nseg + 1
+      segs[nseg] = concat(cur, "", 1, n)
+      n = 0
+      star = true
       i = i + 1
-    elseif c == "?" then
-      piece = utf8_char
-      i = i + 1
-    elseif c == "[" then
-      local set, nexti = glob_class(p, i, len)
-      if set then
-        piece, i = set, nexti
-      else
-        piece, i = "%[", i + 1
-      end
-    elseif c == "\\" and i < len then
-      piece = lit(sub(p, i + 1, i + 1))
-      i = i + 2
     else
-      piece = lit(c)
-      i = i + 1
+      if c == "?" then
+        piece = utf8_char
+        i = i + 1
+      elseif c == "[" then
+        local set, nexti = glob_class(p, i, len)
+        if set then
+          piece, i = set, nexti
+        else
+          piece, i = "%[", i + 1
+        end
+      elseif c == "\\" and i < len then
+        piece = lit(sub(p, i + 1, i + 1))
+        i = i + 2
+      else
+        piece = lit(c)
+        i = i + 1
+      end
+      n = n + 1
+      cur[n] = piece
     end
-    n = n + 1
-    out[n] = piece
   end
-  out[n + 1] = "$"
-  return concat(out)
+  local tail = concat(cur, "", 1, n)
+  if not star then
+    return { "^" .. tail .. "$" }
+  end
+  local g, k = { star = true }, 1
+  g[1] = segs[1] ~= "" and "^" .. segs[1] or false
+  for j = 2, nseg do
+    k = k + 1
+    g[k] = segs[j]
+  end
+  g[k + 1] = tail ~= "" and tail .. "$" or false
+  return g
+end
+
+local function glob_match(g, s)
+  if not g.star then
+    return find(s, g[1]) ~= nil
+  end
+  local pos, last = 1, #g
+  if g[1] then
+    local _, e = find(s, g[1])
+    if not e then
+      return false
+    end
+    pos = e + 1
+  end
+  for j = 2, last - 1 do
+    local _, e = find(s, g[j], pos)
+    if not e then
+      return false
+    end
+    pos = e + 1
+  end
+  if g[last] then
+    return find(s, g[last], pos) ~= nil
+  end
+  return true
 end
 
 local GLOB_CACHE_MAX = 1024
@@ -140,16 +193,16 @@ function M.glob(pattern, s)
   if type(pattern) ~= "string" or type(s) ~= "string" then
     return false
   end
-  local lp = glob_cache[pattern]
-  if not lp then
-    lp = glob_compile(pattern)
+  local g = glob_cache[pattern]
+  if not g then
+    g = glob_compile(pattern)
     if glob_count >= GLOB_CACHE_MAX then
       glob_cache, glob_count = {}, 0
     end
-    glob_cache[pattern] = lp
+    glob_cache[pattern] = g
     glob_count = glob_count + 1
   end
-  return find(s, lp) ~= nil
+  return glob_match(g, s)
 end
 
 -- split(s, sep): the pieces of s between occurrences of the plain separator sep,

@@ -2,7 +2,8 @@
 -- Conformance port of Panther's Standard.BruteForceByIP, written from the English spec.
 -- Upstream is driven by per-log-type data models; lp0 implements the two log types it
 -- has models for (Okta.SystemLog, AWS.CloudTrail). Events of the other listed log types
--- never match. No `match`: the failure test differs per log type.
+-- never match. The prefilter is per log type: CloudTrail events reach the rule only
+-- when they are console logins (Okta has no exact-match field to filter on).
 
 id = "Standard.BruteForceByIP"
 log_types = {
@@ -16,6 +17,7 @@ dedup_minutes = 60
 threshold = 20
 reports = { ["MITRE ATT&CK"] = { "TA0006:T1110" } }
 tags = { "DataModel", "Credential Access:Brute Force" }
+match = { ["AWS.CloudTrail"] = { eventName = "ConsoleLogin" } }
 
 local function py(v)
   if v == nil then return "None" end

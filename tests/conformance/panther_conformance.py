@@ -30,6 +30,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree when ctest runs us
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import panther_sidecar  # noqa: E402
 
