@@ -3,6 +3,7 @@
 #   make            release build (build/lp0)
 #   make test       install missing packages, build, run every test suite
 #   make asan       ASan + UBSan build (build-asan/) running every test suite
+#   make valgrind   unit tests and the Lua/detection suites under valgrind (leaks = failure)
 #   make deps       install the Debian packages lp0 needs (prints the apt-get line if not root)
 #   make bench      the replay benchmark (tests/bench/run.sh)
 #   make clean
@@ -12,7 +13,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all lp0 test asan deps bench clean replay-demo
+.PHONY: all lp0 test asan valgrind deps bench clean replay-demo
 
 all: lp0
 
@@ -35,6 +36,14 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+VALGRIND = valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
+valgrind: lp0
+	@command -v valgrind >/dev/null || { echo "valgrind: install the Debian package 'valgrind'"; exit 2; }
+	for t in $(BUILD)/tests/test_*; do $(VALGRIND) $$t >/dev/null || exit 1; done
+	$(VALGRIND) $(BUILD)/lp0 test tests/lua detections > $(BUILD)/valgrind-test.log || { cat $(BUILD)/valgrind-test.log; exit 1; }
+	tail -1 $(BUILD)/valgrind-test.log
+	$(VALGRIND) $(BUILD)/lp0 replay -q -w 2 -d detections tests/data/sample-cloudtrail.ndjson >/dev/null
 
 # The README's first command until the daemon lands: replay the bundled sample logs.
 replay-demo: deps lp0
