@@ -125,9 +125,9 @@ static int evl_index(lua_State *L) {
 
 static int evl_newindex(lua_State *L) {
   check(L);
+  const char *key = luaL_tolstring(L, 2, NULL);
   luaL_where(L, 1); /* the script line that tried to write */
-  lua_pushfstring(L, "%sevent is read-only (cannot set field '%s')", lua_tostring(L, -1),
-                  luaL_tolstring(L, 2, NULL));
+  lua_pushfstring(L, "%sevent is read-only (cannot set field '%s')", lua_tostring(L, -1), key);
   return lua_error(L);
 }
 

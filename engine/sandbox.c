@@ -62,9 +62,9 @@ static int ro_index(lua_State *L) {
 }
 
 static int ro_newindex(lua_State *L) {
+  const char *key = luaL_tolstring(L, 2, NULL);
   luaL_where(L, 1);
-  lua_pushfstring(L, "%sattempt to modify a read-only table (field '%s')", lua_tostring(L, -1),
-                  luaL_tolstring(L, 2, NULL));
+  lua_pushfstring(L, "%sattempt to modify a read-only table (field '%s')", lua_tostring(L, -1), key);
   return lua_error(L);
 }
 
