@@ -13,6 +13,7 @@ void dedup_init(struct dedup *d, dedup_alert_cb on_alert, void *ud) {
   hmap_init(&d->windows);
   d->on_alert = on_alert;
   d->ud = ud;
+  d->lateness = DEDUP_DEFAULT_LATENESS;
 }
 
 static void window_free(struct dedup_window *w) {
@@ -71,6 +72,16 @@ static struct dedup_window *heap_pop(struct dedup *d) {
   return top;
 }
 
+static void heap_remove(struct dedup *d, struct dedup_window *w) {
+  size_t i = w->_heap;
+  d->nheap--;
+  if (i == d->nheap) return;
+  struct dedup_window *last = d->heap[d->nheap];
+  heap_set(d, i, last);
+  sift_up(d, i);
+  sift_down(d, last->_heap);
+}
+
 static void close_window(struct dedup *d, struct dedup_window *w) {
   hmap_del(&d->windows, w->key, strlen(w->key));
   bool alert = (w->use_unique ? (unsigned long long)w->distinct : w->count) >=
@@ -89,7 +100,8 @@ void dedup_advance(struct dedup *d, double t) {
     d->watermark = t;
     d->have_watermark = true;
   }
-  while (d->nheap && d->heap[0]->end <= d->watermark) close_window(d, heap_pop(d));
+  while (d->nheap && d->heap[0]->end + d->lateness <= d->watermark)
+    close_window(d, heap_pop(d));
 }
 
 void dedup_flush(struct dedup *d) {
@@ -121,6 +133,14 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) 
     w->first = m;
     sift_up(d, d->nheap++);
     m = NULL;
+  } else if (m->time >= w->end) {
+    /* The window's time is over but it is still open for late events: this match starts
+     * the next window of the key. */
+    free(key);
+    heap_remove(d, w);
+    close_window(d, w);
+    dedup_observe(d, det, m);
+    return;
   } else {
     free(key);
     if (m->time < w->first_seen) w->first_seen = m->time;

@@ -3,8 +3,8 @@
  * A window opens at the first match of a (detection, dedup string) key and lasts the
  * detection's dedup_minutes. Matches with the key inside the window join it. A window
  * holding `threshold` matches (or distinct `unique` values) is an alert; it is handed to
- * the caller when its window closes, that is when event time passes its end, or at
- * flush. Title, severity and context are those of the match that opened the window.
+ * the caller when its window closes, that is when event time passes its end plus the
+ * allowed lateness (logs arrive out of order by minutes), or at flush. Title, severity and context are those of the match that opened the window.
  * The same code serves lp0 test, lp0 replay and the daemon.
  * SPDX-License-Identifier: MIT
  */
@@ -39,12 +39,16 @@ struct dedup {
   struct dedup_window **heap; /* min-heap on (end, first->seq) */
   size_t nheap, capheap;
   double watermark; /* greatest event time seen */
+  double lateness;  /* seconds a window stays open past its end, for late events */
   bool have_watermark;
   dedup_alert_cb on_alert;
   void *ud;
   unsigned long long alerts, dropped; /* windows closed as alerts / under threshold */
 };
 
+#define DEDUP_DEFAULT_LATENESS 600.0 /* seconds */
+
+/* Starts with lateness DEDUP_DEFAULT_LATENESS; set d->lateness to change it. */
 void dedup_init(struct dedup *d, dedup_alert_cb on_alert, void *ud);
 /* Closes nothing: frees all open windows without reporting them. */
 void dedup_free(struct dedup *d);

@@ -18,6 +18,7 @@ struct replay_opts {
   int workers;          /* >= 1 */
   bool progress;        /* a progress line on stderr */
   bool stats;           /* per-detection cost table on stderr */
+  double lateness;      /* seconds windows wait for late events */
 };
 
 /* Runs a replay; returns the process exit code (0, 1 unreadable/malformed input, 2 setup). */

@@ -127,9 +127,7 @@ end
 -- has_condition(stmt): the statement carries a non-empty Condition block.
 function M.has_condition(stmt)
   local c = deep_get(stmt, "Condition")
-  if type(c) ~= "table" then return false end
-  for _ in pairs(c) do return true end
-  return false
+  return type(c) == "table" and next(c) ~= nil
 end
 
 -- account_of(principal): the 12-digit account id of an AWS principal (an ARN or a bare

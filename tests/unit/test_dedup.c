@@ -100,9 +100,44 @@ int main(void) {
   ASSERT_EQ_DBL(s.first[0], 500);
   dedup_free(&dd);
 
+  /* late events: within the allowed lateness they still join their window */
+  memset(&s, 0, sizeof s);
+  d.threshold = 3, d.dedup_minutes = 10;
+  dedup_init(&dd, on_alert, &s);
+  dedup_observe(&dd, &d, match("other", "O", 1000, NULL));
+  dedup_observe(&dd, &d, match("late", "L", 700, NULL)); /* 300 s behind */
+  dedup_observe(&dd, &d, match("late", "L", 710, NULL));
+  dedup_observe(&dd, &d, match("late", "L", 720, NULL));
+  dedup_flush(&dd);
+  ASSERT_EQ_INT(s.n, 1);
+  ASSERT_EQ_STR(s.titles[0], "late");
+  dedup_free(&dd);
+  /* ... but not past it: with no lateness the same burst is three windows */
+  memset(&s, 0, sizeof s);
+  dedup_init(&dd, on_alert, &s);
+  dd.lateness = 0;
+  dedup_observe(&dd, &d, match("other", "O", 2000, NULL));
+  dedup_observe(&dd, &d, match("late", "L", 700, NULL));
+  dedup_observe(&dd, &d, match("late", "L", 710, NULL));
+  dedup_observe(&dd, &d, match("late", "L", 720, NULL));
+  dedup_flush(&dd);
+  ASSERT_EQ_INT(s.n, 0);
+  dedup_free(&dd);
+  /* a match after a window's end starts the next window even before it is closed */
+  memset(&s, 0, sizeof s);
+  d.threshold = 1, d.dedup_minutes = 1;
+  dedup_init(&dd, on_alert, &s);
+  dedup_observe(&dd, &d, match("w1", "K", 0, NULL));
+  dedup_observe(&dd, &d, match("w2", "K", 61, NULL));
+  dedup_flush(&dd);
+  ASSERT_EQ_INT(s.n, 2);
+  ASSERT_EQ_STR(s.titles[1], "w2");
+  dedup_free(&dd);
+
   /* many keys: the heap closes them in end order */
   memset(&s, 0, sizeof s);
   dedup_init(&dd, NULL, NULL);
+  dd.lateness = 0;
   char key[16];
   for (int i = 0; i < 2000; i++) {
     snprintf(key, sizeof key, "k%d", (i * 7919) % 2000);

@@ -48,11 +48,11 @@ function rule(e)
 end
 
 function title(e)
-  return "S3 bucket modified by [" .. tostring(deep_get(e, "userIdentity", "arn")) .. "]"
+  return "S3 bucket modified by [" .. util.text(deep_get(e, "userIdentity", "arn")) .. "]"
 end
 
 function dedup(e)
-  return tostring(deep_get(e, "userIdentity", "arn")) .. ":" .. tostring(bucket(e))
+  return util.text(deep_get(e, "userIdentity", "arn")) .. ":" .. util.text(bucket(e))
 end
 
 function severity(e)
