@@ -26,6 +26,7 @@ reports = {
   ["Stratus Red Team"] = { "aws.credential-access.ec2-steal-instance-credentials" },
 }
 tags = { "AWS", "EC2", "Credential Access", "IMDS" }
+match = { ["userIdentity.type"] = "AssumedRole" }  -- instance sessions are assumed roles
 default_runbook = "Confirm the source address is not one of your egress points. If it " ..
   "is foreign, revoke the role's sessions (an inline deny on aws:TokenIssueTime), enforce " ..
   "IMDSv2 on the instance and find how the credentials leaked (SSRF, exposed proxy)."

@@ -16,6 +16,7 @@ default_severity = "HIGH"
 dedup_minutes = 60
 reports = { ["MITRE ATT&CK"] = { "TA0001:T1078.004", "TA0003:T1078.004" } }
 tags = { "AWS", "Identity & Access Management", "Break Glass" }
+match = { ["userIdentity.type"] = "IAMUser" }  -- break-glass users are IAM users
 default_runbook = "Contact the holder of the break-glass credentials and the incident " ..
   "commander: was an emergency declared? If not, disable the user's console password and " ..
   "access keys, then review everything the user did since the sign-in."
