@@ -21,6 +21,10 @@ const char *lt_classify(const cJSON *event);
  * parsed. */
 double lt_event_time(const cJSON *event, const char *log_type);
 
+/* Both of the above in one pass: returns log_type when given (else the classified type, or
+ * NULL) and stores the event time (or -1) in *time. */
+const char *lt_inspect(const cJSON *event, const char *log_type, double *time);
+
 /* Calls fn for each record of a parsed document: the items of a top-level array, the
  * Records of a CloudTrail delivery file, the detail of an EventBridge envelope, or the
  * document itself. Items that are not objects are passed as they are (fn decides). */

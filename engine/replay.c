@@ -124,12 +124,12 @@ static void eval_record(const cJSON *ev, void *ud) {
     return;
   }
   b->events++;
-  const char *lt = c->o->log_type ? c->o->log_type : lt_classify(ev);
+  double t;
+  const char *lt = lt_inspect(ev, c->o->log_type, &t);
   if (!lt) {
     b->unclassified++;
     return;
   }
-  double t = lt_event_time(ev, lt);
   if (t > b->max_time) b->max_time = t;
   size_t before = b->matches.len;
   struct vec errs = {0};
