@@ -703,16 +703,18 @@ static char *json_hook(struct det_set *s, struct det *d, int env_idx, int ev_idx
   char *out = NULL;
   if (lua_istable(L, -1)) {
     char err[256];
-    cJSON *j = json_lua_to_cjson(L, -1, err, sizeof err);
-    if (j) {
-      if (cJSON_IsArray(j) && !j->child && strcmp(name, "alert_context") == 0)
-        out = xstrdup("{}");
-      else
-        out = json_print(j);
-      cJSON_Delete(j);
+    struct buf b;
+    buf_init(&b);
+    if (json_lua_encode_buf(L, -1, &b, err, sizeof err) == 0) {
+      out = buf_take(&b);
+      if (strcmp(out, "[]") == 0 && strcmp(name, "alert_context") == 0) {
+        free(out);
+        out = xstrdup("{}"); /* an empty context is an object */
+      }
     } else {
       hook_error(errs, name, err);
     }
+    buf_free(&b);
   } else if (!lua_isnil(L, -1)) {
     hook_error(errs, name, "must return a table");
   }

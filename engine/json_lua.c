@@ -17,6 +17,7 @@
 
 #include "event_lua.h"
 #include "json.h"
+#include "util.h"
 #include "sandbox.h"
 
 static bool has_array_mark(lua_State *L, int idx) {
@@ -161,6 +162,191 @@ static cJSON *convert(lua_State *L, int idx, int depth, char *err, size_t errlen
   return out;
 }
 
+/* {===================== direct encoding ===================== */
+
+/* Writing JSON text straight from Lua values (and event proxies straight from their
+ * cJSON nodes) avoids building and freeing a cJSON tree per alert_context call. */
+
+static void put_string(struct buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  buf_reserve(b, n + 2);
+  buf_putc(b, '"');
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    buf_append(b, s + run, i - run);
+    run = i + 1;
+    switch (c) {
+    case '"': buf_puts(b, "\\\""); break;
+    case '\\': buf_puts(b, "\\\\"); break;
+    case '\n': buf_puts(b, "\\n"); break;
+    case '\r': buf_puts(b, "\\r"); break;
+    case '\t': buf_puts(b, "\\t"); break;
+    default: {
+      char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+      buf_puts(b, u);
+    }
+    }
+  }
+  buf_append(b, s + run, n - run);
+  buf_putc(b, '"');
+}
+
+static void put_number(struct buf *b, double d) {
+  if (!isfinite(d)) buf_puts(b, "null");
+  else if (d == floor(d) && fabs(d) < 1e15) buf_printf(b, "%.0f", d);
+  else buf_printf(b, "%.17g", d);
+}
+
+static void put_node(struct buf *b, const cJSON *n) {
+  switch (n->type & 0xFF) {
+  case cJSON_False: buf_puts(b, "false"); break;
+  case cJSON_True: buf_puts(b, "true"); break;
+  case cJSON_Number: put_number(b, n->valuedouble); break;
+  case cJSON_String: put_string(b, n->valuestring, strlen(n->valuestring)); break;
+  case cJSON_Raw: buf_puts(b, n->valuestring); break;
+  case cJSON_Array:
+  case cJSON_Object: {
+    bool obj = cJSON_IsObject(n);
+    buf_putc(b, obj ? '{' : '[');
+    for (const cJSON *c = n->child; c; c = c->next) {
+      if (c != n->child) buf_putc(b, ',');
+      if (obj) {
+        put_string(b, c->string, strlen(c->string));
+        buf_putc(b, ':');
+      }
+      put_node(b, c);
+    }
+    buf_putc(b, obj ? '}' : ']');
+    break;
+  }
+  default: buf_puts(b, "null"); break;
+  }
+}
+
+struct okey {
+  char *s;
+  size_t n;
+  lua_Integer i;
+  bool is_int;
+};
+
+static int cmp_okey(const void *a, const void *b) {
+  const struct okey *x = a, *y = b;
+  size_t n = x->n < y->n ? x->n : y->n;
+  int c = memcmp(x->s, y->s, n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int encode(lua_State *L, int idx, struct buf *b, int depth, char *err, size_t errlen);
+
+static int encode_object(lua_State *L, int idx, struct buf *b, int depth, char *err, size_t errlen) {
+  struct okey *keys = NULL;
+  size_t nkeys = 0, cap = 0;
+  int rc = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    struct okey k = {0};
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *s = lua_tolstring(L, -1, &k.n);
+      k.s = xstrndup(s, k.n);
+    } else if (lua_isinteger(L, -1)) {
+      k.is_int = true;
+      k.i = lua_tointeger(L, -1);
+      k.s = xasprintf("%lld", (long long)k.i);
+      k.n = strlen(k.s);
+    } else {
+      snprintf(err, errlen, "cannot encode a table key of type %s", luaL_typename(L, -1));
+      lua_pop(L, 1);
+      rc = -1;
+      break;
+    }
+    if (nkeys == cap) keys = xrealloc(keys, (cap = cap ? cap * 2 : 8) * sizeof *keys);
+    keys[nkeys++] = k;
+  }
+  if (rc == 0) {
+    qsort(keys, nkeys, sizeof *keys, cmp_okey);
+    buf_putc(b, '{');
+    for (size_t i = 0; i < nkeys && rc == 0; i++) {
+      if (i) buf_putc(b, ',');
+      put_string(b, keys[i].s, keys[i].n);
+      buf_putc(b, ':');
+      if (keys[i].is_int) lua_rawgeti(L, idx, keys[i].i);
+      else {
+        lua_pushlstring(L, keys[i].s, keys[i].n);
+        lua_rawget(L, idx);
+      }
+      rc = encode(L, lua_gettop(L), b, depth + 1, err, errlen);
+      lua_pop(L, 1);
+    }
+    buf_putc(b, '}');
+  }
+  for (size_t i = 0; i < nkeys; i++) free(keys[i].s);
+  free(keys);
+  return rc;
+}
+
+static int encode(lua_State *L, int idx, struct buf *b, int depth, char *err, size_t errlen) {
+  if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 8)) {
+    snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", JSON_MAX_DEPTH);
+    return -1;
+  }
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: buf_puts(b, "null"); return 0;
+  case LUA_TBOOLEAN: buf_puts(b, lua_toboolean(L, idx) ? "true" : "false"); return 0;
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) buf_printf(b, "%lld", (long long)lua_tointeger(L, idx));
+    else put_number(b, lua_tonumber(L, idx));
+    return 0;
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    put_string(b, s, n);
+    return 0;
+  }
+  case LUA_TTABLE: {
+    if (sbx_push_target(L, idx)) {
+      int rc = encode(L, lua_gettop(L), b, depth, err, errlen);
+      lua_pop(L, 1);
+      return rc;
+    }
+    lua_Integer n = sequence_length(L, idx);
+    if (n > 0 || (n == 0 && has_array_mark(L, idx))) {
+      buf_putc(b, '[');
+      for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) buf_putc(b, ',');
+        lua_rawgeti(L, idx, i);
+        int rc = encode(L, lua_gettop(L), b, depth + 1, err, errlen);
+        lua_pop(L, 1);
+        if (rc) return rc;
+      }
+      buf_putc(b, ']');
+      return 0;
+    }
+    return encode_object(L, idx, b, depth, err, errlen);
+  }
+  case LUA_TUSERDATA: {
+    const cJSON *node = evl_peek(L, idx);
+    if (node) {
+      put_node(b, node);
+      return 0;
+    }
+  }
+    /* fall through */
+  default:
+    snprintf(err, errlen, "cannot encode a %s value as JSON", luaL_typename(L, idx));
+    return -1;
+  }
+}
+
+int json_lua_encode_buf(lua_State *L, int idx, struct buf *out, char *err, size_t errlen) {
+  return encode(L, lua_absindex(L, idx), out, 0, err, errlen);
+}
+
+/* }============================================================ */
+
 cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen) {
   idx = lua_absindex(L, idx);
   return convert(L, idx, 0, err, errlen);
@@ -205,14 +391,13 @@ void json_lua_push(lua_State *L, const cJSON *n) {
 /* json.encode(v) -> string. Raises on values JSON cannot hold. [-1, +1, e] */
 static int json_lua_encode(lua_State *L) {
   char err[256];
+  struct buf b;
   luaL_checkany(L, 1);
-  cJSON *root = json_lua_to_cjson(L, 1, err, sizeof err);
-  if (!root) return luaL_error(L, "json.encode: %s", err);
-  char *s = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  if (!s) return luaL_error(L, "json.encode: not enough memory");
-  lua_pushstring(L, s);
-  cJSON_free(s);
+  buf_init(&b);
+  int rc = json_lua_encode_buf(L, 1, &b, err, sizeof err);
+  if (rc == 0) lua_pushlstring(L, b.data, b.len);
+  buf_free(&b); /* before anything can raise */
+  if (rc != 0) return luaL_error(L, "json.encode: %s", err);
   return 1;
 }
 

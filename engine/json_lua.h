@@ -16,6 +16,11 @@
  * marked with json.array. On failure returns NULL and writes a reason to err.
  * Never raises. [-0, +0, -] */
 cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen);
+/* Appends the JSON text of the Lua value at idx to out: object keys sorted, event proxies
+ * written from their nodes. Returns 0, or -1 with a reason in err. Never raises (short
+ * of memory errors from lua_checkstack). [-0, +0, -] */
+struct buf;
+int json_lua_encode_buf(lua_State *L, int idx, struct buf *out, char *err, size_t errlen);
 /* Pushes node as plain Lua tables (arrays marked with json.array). [-0, +1, m] */
 void json_lua_push(lua_State *L, const cJSON *node);
 /* Opens the `json` module: encode, decode, array. [-0, +1, m] */

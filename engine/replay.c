@@ -111,7 +111,10 @@ struct eval_ctx {
   struct det_set *set;
   struct batch *b;
   size_t rec;
-  unsigned sub; /* record index inside a document */
+  unsigned sub;        /* record index inside a document */
+  const cJSON *doc;    /* the parsed line */
+  const char *text;    /* its raw text: the event as received when the line is one event */
+  size_t len;
 };
 
 static void eval_record(const cJSON *ev, void *ud) {
@@ -141,12 +144,14 @@ static void eval_record(const cJSON *ev, void *ud) {
     struct det_match *m = b->matches.items[i];
     m->time = t;
     m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
-    m->event = json_print(ev);
+    /* The alert carries the event as received; only records taken out of an envelope
+     * need printing. */
+    m->event = ev == c->doc ? xstrndup(c->text, c->len) : json_print(ev);
   }
 }
 
 static void eval_batch(const struct replay_opts *o, struct det_set *set, struct batch *b) {
-  struct eval_ctx c = {o, set, b, 0, 0};
+  struct eval_ctx c = {o, set, b, 0, 0, NULL, NULL, 0};
   for (size_t i = 0; i < b->n; i++) {
     const char *text = b->text.data + b->off[i];
     size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
@@ -158,6 +163,9 @@ static void eval_batch(const struct replay_opts *o, struct det_set *set, struct 
     }
     c.rec = i;
     c.sub = 0;
+    c.doc = doc;
+    c.text = text;
+    c.len = len;
     lt_each_record(doc, eval_record, &c);
     cJSON_Delete(doc);
   }
