@@ -549,7 +549,7 @@ static void collect(struct det_set *s, const char *path, struct vec *out, bool t
     vec_push(&names, xstrdup(e->d_name));
   }
   closedir(dir);
-  qsort(names.items, names.len, sizeof *names.items, cmp_str);
+  if (names.len > 1) qsort(names.items, names.len, sizeof *names.items, cmp_str);
   for (size_t i = 0; i < names.len; i++) {
     char *child = xasprintf("%s/%s", path, (char *)names.items[i]);
     struct stat cst;

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 int json_path_init(struct json_path *p, const char *text) {
@@ -116,3 +117,69 @@ cJSON *json_parse(const char *s, size_t len, size_t *errpos) {
   if (!root && errpos) *errpos = end && end >= s ? (size_t)(end - s) : 0;
   return root;
 }
+
+/* {===================== arena ===================== */
+
+#define ARENA_MIN (64u << 10)
+
+static _Thread_local struct {
+  char *buf;
+  size_t cap, used, wanted;
+  bool active;
+} arena;
+
+static void *arena_malloc(size_t n) {
+  if (!arena.active) return malloc(n);
+  n = (n + 15) & ~(size_t)15;
+  if (arena.used + n > arena.cap) {
+    arena.wanted = arena.used + n; /* grow at the next reset */
+    return malloc(n);
+  }
+  void *p = arena.buf + arena.used;
+  arena.used += n;
+  return p;
+}
+
+static void arena_free(void *p) {
+  char *c = p;
+  if (arena.buf && c >= arena.buf && c < arena.buf + arena.cap) return;
+  free(p);
+}
+
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void arena_install(void) {
+  cJSON_Hooks hooks = {arena_malloc, arena_free};
+  cJSON_InitHooks(&hooks);
+}
+
+void json_arena_setup(void) { pthread_once(&arena_once, arena_install); }
+
+void json_arena_begin(void) {
+  if (!arena.buf || arena.wanted > arena.cap) {
+    size_t cap = arena.cap ? arena.cap : ARENA_MIN;
+    while (cap < arena.wanted) cap *= 2;
+    char *buf = malloc(cap);
+    if (!buf) return; /* no arena: cJSON uses malloc */
+    free(arena.buf);
+    arena.buf = buf;
+    arena.cap = cap;
+    arena.wanted = 0;
+  }
+  arena.used = 0;
+  arena.active = true;
+}
+
+void json_arena_end(void) {
+  arena.active = false;
+  arena.used = 0;
+}
+
+void json_arena_release(void) {
+  free(arena.buf);
+  arena.buf = NULL;
+  arena.cap = arena.used = arena.wanted = 0;
+  arena.active = false;
+}
+
+/* }============================================================ */

@@ -37,4 +37,15 @@ char *json_print(const cJSON *node);
  * stores the byte offset of the error in *errpos. */
 cJSON *json_parse(const char *s, size_t len, size_t *errpos);
 
+/* A per-thread arena for cJSON's allocations while one event is parsed and evaluated:
+ * an event is ~100 small allocations that all die together, so bump allocation and a
+ * reset beat malloc/free per node. Outside begin/end cJSON allocates with malloc as
+ * usual; memory from the arena must not outlive json_arena_end (cJSON_free of it is a
+ * no-op). json_arena_setup() installs the hooks once per process. */
+void json_arena_setup(void);
+void json_arena_begin(void);
+void json_arena_end(void);
+/* Frees this thread's arena (call before a thread exits). */
+void json_arena_release(void);
+
 #endif

@@ -267,7 +267,7 @@ static int encode_object(lua_State *L, int idx, struct buf *b, int depth, char *
     keys[nkeys++] = k;
   }
   if (rc == 0) {
-    qsort(keys, nkeys, sizeof *keys, cmp_okey);
+    if (nkeys > 1) qsort(keys, nkeys, sizeof *keys, cmp_okey);
     buf_putc(b, '{');
     for (size_t i = 0; i < nkeys && rc == 0; i++) {
       if (i) buf_putc(b, ',');

@@ -155,8 +155,10 @@ static void eval_batch(const struct replay_opts *o, struct det_set *set, struct 
   for (size_t i = 0; i < b->n; i++) {
     const char *text = b->text.data + b->off[i];
     size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
+    json_arena_begin();
     cJSON *doc = json_parse(text, len, &errpos);
     if (!doc) {
+      json_arena_end();
       b->parse_errors++;
       batch_error(b, xasprintf("%s:%lu: malformed JSON at byte %zu", b->file, b->line[i], errpos + 1));
       continue;
@@ -168,6 +170,7 @@ static void eval_batch(const struct replay_opts *o, struct det_set *set, struct 
     c.len = len;
     lt_each_record(doc, eval_record, &c);
     cJSON_Delete(doc);
+    json_arena_end();
   }
 }
 
@@ -188,6 +191,7 @@ static void *worker_main(void *arg) {
     pthread_cond_broadcast(&rp->done);
   }
   pthread_mutex_unlock(&rp->lock);
+  json_arena_release();
   return NULL;
 }
 
@@ -403,6 +407,7 @@ int replay_run(const struct replay_opts *o) {
   pthread_cond_init(&rp.work, NULL);
   pthread_cond_init(&rp.done, NULL);
   int code = 2;
+  json_arena_setup();
   rp.out = stdout;
   if (o->output && !(rp.out = fopen(o->output, "w"))) {
     log_error("%s: cannot open for writing: %s", o->output, strerror(errno));
@@ -424,6 +429,7 @@ out:
   stop_workers(&rp);
   for (int i = 0; rp.workers && i < o->workers; i++) det_set_free(rp.workers[i].set);
   free(rp.workers);
+  json_arena_release();
   if (rp.out && rp.out != stdout) fclose(rp.out);
   pthread_mutex_destroy(&rp.lock);
   pthread_cond_destroy(&rp.work);
