@@ -594,14 +594,17 @@ struct det_set *det_set_new(char *const *roots, size_t nroots, size_t mem_limit,
     size_t n = strlen(r);
     while (n > 1 && r[n - 1] == '/') n--;
     s->roots[s->nroots++] = xstrndup(r, n);
-    /* lib/ beside the detections, and one level up, so that `-d detections/okta` finds
-     * detections/lib too. */
+    /* lib/ beside the detections and up to three folders up, so that
+     * `-d detections/aws_cloudtrail/threats` finds detections/lib too. */
     char *dir = stat(s->roots[i], &st) == 0 && S_ISDIR(st.st_mode) ? xstrdup(s->roots[i])
                                                                    : parent_dir(s->roots[i]);
-    char *up = parent_dir(dir);
-    vec_push(&libdirs, xasprintf("%s/lib", dir));
-    vec_push(&libdirs, xasprintf("%s/lib", up));
-    free(dir), free(up);
+    for (int up = 0; up < 4; up++) {
+      vec_push(&libdirs, xasprintf("%s/lib", dir));
+      char *next = parent_dir(dir);
+      free(dir);
+      dir = next;
+    }
+    free(dir);
   }
   s->vm = vm_new(mem_limit);
   int rc = -1;

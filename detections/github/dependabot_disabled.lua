@@ -1,6 +1,8 @@
 -- GitHub: Dependabot alerts or security updates were switched off.
 -- lp0 detection (not a Panther port).
 
+local feature = require "github_feature_disabled"
+
 id = "GitHub.Dependabot.Disabled"
 log_types = { "GitHub.Audit" }
 default_severity = "MEDIUM"
@@ -20,28 +22,19 @@ local ACTIONS = {
   ["dependabot_security_updates_new_repos.disable"] = { SU, "organization", true },
   ["repository_vulnerability_alerts.disable"] = { AL, "repository" },
 }
-local names = {}
-for a in pairs(ACTIONS) do names[#names + 1] = a end
-table.sort(names)
-match = { action = names }
-
-local SCOPE_FIELD = { organization = "org", repository = "repo" }
+match = { action = feature.action_names(ACTIONS) }
 
 function rule(e)
-  return ACTIONS[deep_get(e, "action")] ~= nil
+  return feature.is_disabled(ACTIONS, e)
 end
 
 function title(e)
-  local what, scope, new_repos = table.unpack(ACTIONS[deep_get(e, "action")])
-  local where = string.format("%s [%s]", scope, tostring(deep_get(e, SCOPE_FIELD[scope]) or "<unknown>"))
-  if new_repos then where = "new repositories in " .. where end
-  return string.format("GitHub: %s disabled for %s by [%s]", what, where,
-    tostring(deep_get(e, "actor") or "<unknown-actor>"))
+  return feature.title(ACTIONS, e)
 end
 
 -- "New repositories only" leaves existing repositories covered.
 function severity(e)
-  local _, _, new_repos = table.unpack(ACTIONS[deep_get(e, "action")])
+  local _, _, new_repos = feature.entry(ACTIONS, e)
   if new_repos then return "LOW" end
   return "MEDIUM"
 end

@@ -1,6 +1,8 @@
 -- GitHub: secret scanning or its push protection was switched off for a repository,
 -- an organisation or an enterprise. lp0 detection (not a Panther port).
 
+local feature = require "github_feature_disabled"
+
 id = "GitHub.SecretScanning.Disabled"
 log_types = { "GitHub.Audit" }
 default_severity = "HIGH"
@@ -29,29 +31,20 @@ local ACTIONS = {
   ["business_secret_scanning_push_protection.disabled_for_new_repos"] = { PP, "enterprise", true },
   ["business_secret_scanning_custom_pattern_push_protection.disabled"] = { CP, "enterprise" },
 }
-local names = {}
-for a in pairs(ACTIONS) do names[#names + 1] = a end
-table.sort(names)
-match = { action = names }
-
-local SCOPE_FIELD = { organization = "org", repository = "repo", enterprise = "business" }
+match = { action = feature.action_names(ACTIONS) }
 
 function rule(e)
-  return ACTIONS[deep_get(e, "action")] ~= nil
+  return feature.is_disabled(ACTIONS, e)
 end
 
 function title(e)
-  local what, scope, new_repos = table.unpack(ACTIONS[deep_get(e, "action")])
-  local where = string.format("%s [%s]", scope, tostring(deep_get(e, SCOPE_FIELD[scope]) or "<unknown>"))
-  if new_repos then where = "new repositories in " .. where end
-  return string.format("GitHub: %s disabled for %s by [%s]", what, where,
-    tostring(deep_get(e, "actor") or "<unknown-actor>"))
+  return feature.title(ACTIONS, e)
 end
 
 -- Turning scanning itself off for existing code is the serious case; push protection
 -- and "new repositories only" leave existing detection in place.
 function severity(e)
-  local what, _, new_repos = table.unpack(ACTIONS[deep_get(e, "action")])
+  local what, _, new_repos = feature.entry(ACTIONS, e)
   if what == SS and not new_repos then return "HIGH" end
   return "MEDIUM"
 end

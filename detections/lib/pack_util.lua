@@ -1,7 +1,8 @@
 -- pack_util.lua — small helpers shared by the CIS and threat detections of the AWS pack
 -- (detections/aws_cloudtrail/cis and .../threats): list membership and globs over
 -- configuration lists, the acting principal, IP classes, Lambda's versioned event names,
--- and IAM-style policy documents (statements, principals, external accounts).
+-- IAM-style policy documents (statements, principals, external accounts), resources
+-- shared with other accounts (AMIs, EBS and RDS snapshots) and per-instance EC2 calls.
 -- Nothing here reads the pack configuration itself: callers pass the list they want
 -- (`config.trusted_accounts`, ...), so a test that mocks `config` in a detection is
 -- honoured. Every helper is nil-safe and never raises on odd input.
@@ -169,6 +170,62 @@ function M.own_accounts(e)
   local a = deep_get(e, "userIdentity", "accountId")
   if a ~= nil and tostring(a) ~= out[1] then out[#out + 1] = tostring(a) end
   return out
+end
+
+-- Resources shared with other accounts (AMIs, EBS and RDS snapshots) ------------------
+
+-- shared_outside(e, ids, groups, trusted): for a call that adds account ids and/or
+-- groups to a resource's sharing attribute, returns the external accounts among ids
+-- (neither own_accounts(e) nor in trusted) and whether groups holds "all" (public).
+-- ids and groups may be nil, a scalar or an array.
+function M.shared_outside(e, ids, groups, trusted)
+  local public = M.contains(M.list(groups), "all")
+  return M.external(M.list(ids), M.own_accounts(e), trusted), public
+end
+
+-- is_shared(ext, public): the share reaches the public or at least one external account.
+function M.is_shared(ext, public)
+  return public or #M.list(ext) > 0
+end
+
+-- share_title(kind, resource, e, ext, public):
+-- "<kind> [<resource>] shared with everyone (public)|account(s) <ext> by [<actor>]".
+function M.share_title(kind, resource, e, ext, public)
+  local who = public and "everyone (public)" or ("account(s) " .. M.join(ext))
+  return kind .. " [" .. M.text(resource) .. "] shared with " .. who .. " by [" ..
+    M.text(M.actor_arn(e)) .. "]"
+end
+
+-- share_severity(ext, public): CRITICAL when made public, else the default severity.
+function M.share_severity(_, public)
+  if public then return "CRITICAL" end
+  return "DEFAULT"
+end
+
+-- share_context(e, key, resource, ext, public): the standard AWS context plus
+-- ctx[key] = resource, sharedWith (a JSON array of ext) and public.
+function M.share_context(e, key, resource, ext, public)
+  local ctx = aws.rule_context(e)
+  ctx[key] = resource
+  ctx.sharedWith = json.array(ext)
+  ctx.public = public
+  return ctx
+end
+
+-- Per-instance EC2 calls (bursts over distinct instances) --------------------------
+
+-- instance_id(e): requestParameters.instanceId, or nil.
+function M.instance_id(e)
+  return deep_get(e, "requestParameters", "instanceId")
+end
+
+-- instance_context(e): the standard AWS context plus the instanceId and errorCode
+-- (attempts count whether or not they succeed).
+function M.instance_context(e)
+  local ctx = aws.rule_context(e)
+  ctx.instanceId = M.instance_id(e)
+  ctx.errorCode = e.errorCode
+  return ctx
 end
 
 return M

@@ -19,41 +19,9 @@ reports = { ["MITRE ATT&CK"] = { "TA0006:T1110" } }
 tags = { "DataModel", "Credential Access:Brute Force" }
 match = { ["AWS.CloudTrail"] = { eventName = "ConsoleLogin" } }
 
-local function py(v)
-  if v == nil then return "None" end
-  return tostring(v)
-end
-
--- Per-log-type data model: failed_login(e), source_ip(e) and the dotted path of
--- source_ip (what the geolocation lookup is keyed on), suffix(e) for the title.
-local MODELS = {
-  ["Okta.SystemLog"] = {
-    failed_login = function(e) return okta.event_type(e) == "failed_login" end,
-    ip_path = "client.ipAddress",
-    source_ip = function(e) return deep_get(e, "client", "ipAddress") end,
-    suffix = function() return "" end,
-  },
-  ["AWS.CloudTrail"] = {
-    failed_login = function(e)
-      return deep_get(e, "eventName") == "ConsoleLogin"
-        and deep_get(e, "responseElements", "ConsoleLogin") == "Failure"
-    end,
-    ip_path = "sourceIPAddress",
-    source_ip = function(e) return deep_get(e, "sourceIPAddress") end,
-    suffix = function(e) return " in [" .. py(deep_get(e, "recipientAccountId")) .. "]" end,
-  },
-}
-
--- The event's log type: Panther's p_log_type when present, else a guess from its shape.
-local function log_type(e)
-  local lt = deep_get(e, "p_log_type")
-  if lt ~= nil then return lt end
-  if deep_get(e, "eventSource") ~= nil and deep_get(e, "eventName") ~= nil then
-    return "AWS.CloudTrail"
-  end
-  if deep_get(e, "eventType") ~= nil then return "Okta.SystemLog" end
-  return nil
-end
+-- The data models, log-type guess, parse delay and geolocation context are shared
+-- with the other Standard login rule: see lib/standard_models.lua.
+local std = require "standard_models"
 
 -- IP geolocation helper. lp0 has no IPinfo enrichment, so the lookup finds nothing;
 -- tests mock it with the JSON text upstream uses. Returns a table, JSON text or nil.
@@ -61,69 +29,19 @@ function geoinfo_from_ip(_, _)
   return nil
 end
 
-local function geoinfo(e, model)
-  local info = geoinfo_from_ip(e, model.ip_path)
-  if type(info) == "string" then info = json.decode(info) end
-  if type(info) ~= "table" then info = {} end
-  return info
-end
-
--- Wall-clock seconds of a Panther timestamp ("2021-06-04 10:02:33.650807").
-local function epoch(s)
-  if type(s) ~= "string" then return nil end
-  local t = time.parse(s)
-  if t ~= nil then return t end
-  local y, mo, d, h, mi, sec, frac = s:match("^(%d+)-(%d+)-(%d+)[ T](%d+):(%d+):(%d+)%.?(%d*)")
-  if y == nil then return nil end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  -- days from 1970-01-01 in the proleptic Gregorian calendar
-  if mo <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo > 2 and mo - 3 or mo + 9) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  local f = frac ~= "" and tonumber("0." .. frac) or 0
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) + f
-end
-
--- "1 minute(s) 2 second(s)": p_parse_time - p_event_time, zero units left out.
-local function parse_delay(e)
-  local parsed, happened = epoch(deep_get(e, "p_parse_time")), epoch(deep_get(e, "p_event_time"))
-  if parsed == nil or happened == nil or parsed < happened then return nil end
-  local s = math.floor(parsed - happened + 0.5)
-  local parts = {}
-  for _, unit in ipairs({ { 86400, "day(s)" }, { 3600, "hour(s)" }, { 60, "minute(s)" }, { 1, "second(s)" } }) do
-    local n = s // unit[1]
-    s = s - n * unit[1]
-    if n > 0 then parts[#parts + 1] = string.format("%d %s", n, unit[2]) end
-  end
-  if #parts == 0 then return "0 second(s)" end
-  return table.concat(parts, " ")
-end
-
 function rule(e)
-  local model = MODELS[log_type(e)]
-  return model ~= nil and model.failed_login(e)
+  return std.failed_login(e)
 end
 
 function title(e)
-  local lt = log_type(e)
-  local model = MODELS[lt]
+  local lt = std.log_type(e)
+  local model = std.MODELS[lt]
   return string.format("%s: Login attempts from IP [%s] have exceeded the failed logins threshold%s",
-    py(lt), py(model.source_ip(e)), model.suffix(e))
+    std.py(lt), std.py(model.source_ip(e)), model.suffix(e))
 end
 
 function alert_context(e)
-  local info = geoinfo(e, MODELS[log_type(e)])
-  local ctx = {
-    geolocation = string.format("%s, %s in %s", py(info.city), py(info.region), py(info.country)),
-    ip = info.ip,
-    reverse_lookup = info.hostname or "No reverse lookup hostname",
-    ip_org = info.org or "No organization listed",
-  }
-  ctx.parseDelay = parse_delay(e)
-  return ctx
+  return std.geo_context(e, geoinfo_from_ip)
 end
 
 tests = {

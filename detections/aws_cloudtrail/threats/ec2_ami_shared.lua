@@ -22,28 +22,24 @@ default_runbook = "Remove the launch permission, check what the image contains (
 
 match = { eventSource = "ec2.amazonaws.com", eventName = "ModifyImageAttribute" }
 
+-- added(e): the external accounts the launch permission now includes, and whether it
+-- was made public (see pack_util.shared_outside).
 local function added(e)
   local add = deep_get(e, "requestParameters", "launchPermission", "add")
-  local ids = util.list(deep_walk(add, "items", "userId"))
-  local public = util.contains(util.list(deep_walk(add, "items", "group")), "all")
-  return util.external(ids, util.own_accounts(e), config.trusted_accounts), public
-end
-
-function rule(e)
-  if not aws_cloudtrail_success(e) then return false end
-  local ext, public = added(e)
-  return public or #ext > 0
+  return util.shared_outside(e, deep_walk(add, "items", "userId"), deep_walk(add, "items", "group"),
+    config.trusted_accounts)
 end
 
 local function image(e)
   return deep_get(e, "requestParameters", "imageId")
 end
 
+function rule(e)
+  return aws_cloudtrail_success(e) and util.is_shared(added(e))
+end
+
 function title(e)
-  local ext, public = added(e)
-  local who = public and "everyone (public)" or ("account(s) " .. util.join(ext))
-  return "AMI [" .. util.text(image(e)) .. "] shared with " .. who .. " by [" ..
-    util.text(util.actor_arn(e)) .. "]"
+  return util.share_title("AMI", image(e), e, added(e))
 end
 
 function dedup(e)
@@ -51,18 +47,11 @@ function dedup(e)
 end
 
 function severity(e)
-  local _, public = added(e)
-  if public then return "CRITICAL" end
-  return "DEFAULT"
+  return util.share_severity(added(e))
 end
 
 function alert_context(e)
-  local ctx = aws.rule_context(e)
-  local ext, public = added(e)
-  ctx.imageId = image(e)
-  ctx.sharedWith = json.array(ext)
-  ctx.public = public
-  return ctx
+  return util.share_context(e, "imageId", image(e), added(e))
 end
 
 local function share(lp, extra)

@@ -25,11 +25,11 @@ default_runbook = "Identify the principal and where it runs. Unless it is a know
 match = { eventSource = "ec2.amazonaws.com", eventName = "GetPasswordData" }
 
 function rule(e)
-  return e.eventName == "GetPasswordData" and deep_get(e, "requestParameters", "instanceId") ~= nil
+  return e.eventName == "GetPasswordData" and util.instance_id(e) ~= nil
 end
 
 function unique(e)
-  return tostring(deep_get(e, "requestParameters", "instanceId"))
+  return tostring(util.instance_id(e))
 end
 
 function dedup(e)
@@ -41,10 +41,7 @@ function title(e)
 end
 
 function alert_context(e)
-  local ctx = aws.rule_context(e)
-  ctx.instanceId = deep_get(e, "requestParameters", "instanceId")
-  ctx.errorCode = e.errorCode
-  return ctx
+  return util.instance_context(e)
 end
 
 local function gpd(instance, t, arn)

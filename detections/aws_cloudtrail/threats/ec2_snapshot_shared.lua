@@ -23,32 +23,24 @@ default_runbook = "Remove the permission (ModifySnapshotAttribute ... remove), f
 
 match = { eventSource = "ec2.amazonaws.com", eventName = "ModifySnapshotAttribute" }
 
+-- added(e): the external accounts the volume permission now includes, and whether it
+-- was made public (see pack_util.shared_outside).
 local function added(e)
   local add = deep_get(e, "requestParameters", "createVolumePermission", "add")
-  local ids = util.list(deep_walk(add, "items", "userId"))
-  local public = util.contains(util.list(deep_walk(add, "items", "group")), "all")
-  return util.external(ids, util.own_accounts(e), config.trusted_accounts), public
-end
-
-function rule(e)
-  if not aws_cloudtrail_success(e) then return false end
-  local ext, public = added(e)
-  return public or #ext > 0
-end
-
-local function who(e)
-  local ext, public = added(e)
-  if public then return "everyone (public)" end
-  return "account(s) " .. util.join(ext)
+  return util.shared_outside(e, deep_walk(add, "items", "userId"), deep_walk(add, "items", "group"),
+    config.trusted_accounts)
 end
 
 local function snapshot(e)
   return deep_get(e, "requestParameters", "snapshotId")
 end
 
+function rule(e)
+  return aws_cloudtrail_success(e) and util.is_shared(added(e))
+end
+
 function title(e)
-  return "EBS snapshot [" .. util.text(snapshot(e)) .. "] shared with " .. who(e) .. " by [" ..
-    util.text(util.actor_arn(e)) .. "]"
+  return util.share_title("EBS snapshot", snapshot(e), e, added(e))
 end
 
 function dedup(e)
@@ -56,18 +48,11 @@ function dedup(e)
 end
 
 function severity(e)
-  local _, public = added(e)
-  if public then return "CRITICAL" end
-  return "DEFAULT"
+  return util.share_severity(added(e))
 end
 
 function alert_context(e)
-  local ctx = aws.rule_context(e)
-  local ext, public = added(e)
-  ctx.snapshotId = snapshot(e)
-  ctx.sharedWith = json.array(ext)
-  ctx.public = public
-  return ctx
+  return util.share_context(e, "snapshotId", snapshot(e), added(e))
 end
 
 local function share(add, extra)

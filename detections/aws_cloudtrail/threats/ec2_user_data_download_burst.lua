@@ -23,12 +23,11 @@ default_runbook = "Check whether the principal is an inventory or backup tool. I
 match = { eventSource = "ec2.amazonaws.com", eventName = "DescribeInstanceAttribute" }
 
 function rule(e)
-  return deep_get(e, "requestParameters", "attribute") == "userData" and
-    deep_get(e, "requestParameters", "instanceId") ~= nil
+  return deep_get(e, "requestParameters", "attribute") == "userData" and util.instance_id(e) ~= nil
 end
 
 function unique(e)
-  return tostring(deep_get(e, "requestParameters", "instanceId"))
+  return tostring(util.instance_id(e))
 end
 
 function dedup(e)
@@ -40,10 +39,7 @@ function title(e)
 end
 
 function alert_context(e)
-  local ctx = aws.rule_context(e)
-  ctx.instanceId = deep_get(e, "requestParameters", "instanceId")
-  ctx.errorCode = e.errorCode
-  return ctx
+  return util.instance_context(e)
 end
 
 local function dia(instance, attr, t)

@@ -23,21 +23,16 @@ default_runbook = "Remove the account from the snapshot's restore attribute, ide
 match = { eventSource = "rds.amazonaws.com",
   eventName = { "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute" } }
 
+-- added(e): the external accounts the "restore" attribute now includes, and whether
+-- "all" (public) was added (see pack_util.shared_outside).
 local function added(e)
   if deep_get(e, "requestParameters", "attributeName") ~= "restore" then return {}, false end
   local values = util.list(deep_get(e, "requestParameters", "valuesToAdd"))
-  local public = util.contains(values, "all")
   local ids = {}
   for _, v in ipairs(values) do
     if v ~= "all" then ids[#ids + 1] = v end
   end
-  return util.external(ids, util.own_accounts(e), config.trusted_accounts), public
-end
-
-function rule(e)
-  if not aws_cloudtrail_success(e) then return false end
-  local ext, public = added(e)
-  return public or #ext > 0
+  return util.shared_outside(e, ids, values, config.trusted_accounts)
 end
 
 local function snapshot(e)
@@ -45,11 +40,12 @@ local function snapshot(e)
     deep_get(e, "requestParameters", "dBClusterSnapshotIdentifier")
 end
 
+function rule(e)
+  return aws_cloudtrail_success(e) and util.is_shared(added(e))
+end
+
 function title(e)
-  local ext, public = added(e)
-  local who = public and "everyone (public)" or ("account(s) " .. util.join(ext))
-  return "RDS snapshot [" .. util.text(snapshot(e)) .. "] shared with " .. who .. " by [" ..
-    util.text(util.actor_arn(e)) .. "]"
+  return util.share_title("RDS snapshot", snapshot(e), e, added(e))
 end
 
 function dedup(e)
@@ -57,18 +53,11 @@ function dedup(e)
 end
 
 function severity(e)
-  local _, public = added(e)
-  if public then return "CRITICAL" end
-  return "DEFAULT"
+  return util.share_severity(added(e))
 end
 
 function alert_context(e)
-  local ctx = aws.rule_context(e)
-  local ext, public = added(e)
-  ctx.snapshot = snapshot(e)
-  ctx.sharedWith = json.array(ext)
-  ctx.public = public
-  return ctx
+  return util.share_context(e, "snapshot", snapshot(e), added(e))
 end
 
 local function share(name, rp, extra)
