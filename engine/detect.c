@@ -423,8 +423,10 @@ static int read_metadata(lua_State *L) {
   if (sev && (d->severity = det_sev_parse(sev)) < 0)
     problem(ld, "default_severity", "unknown default_severity '%s' (use INFO, LOW, MEDIUM, HIGH or CRITICAL)", sev);
   free(sev);
+  bool has_lts = lua_getfield(L, 1, "log_types") != LUA_TNIL;
+  lua_pop(L, 1);
   cJSON *lts = get_json(L, ld, "log_types", true);
-  if (!lts && !ld->problems) problem(ld, NULL, "missing required 'log_types'");
+  if (!has_lts) problem(ld, NULL, "missing required 'log_types'");
   else if (lts && !lts->child) problem(ld, "log_types", "'log_types' must not be empty");
   for (cJSON *c = lts ? lts->child : NULL; c; c = c->next) {
     d->log_types = xrealloc(d->log_types, (d->nlog_types + 1) * sizeof *d->log_types);
@@ -749,7 +751,11 @@ static void fill_match(struct det_set *s, struct det *d, int env, int ev, struct
     free(m->dedup);
     m->dedup = xstrdup(m->title);
   }
-  if (strlen(m->dedup) > DEDUP_MAX) m->dedup[DEDUP_MAX] = '\0';
+  if (strlen(m->dedup) > DEDUP_MAX) {
+    size_t n = DEDUP_MAX;
+    while (n > 0 && ((unsigned char)m->dedup[n] & 0xC0) == 0x80) n--; /* whole characters */
+    m->dedup[n] = '\0';
+  }
   m->unique = string_hook(s, d, env, ev, "unique", errs);
   m->context = json_hook(s, d, env, ev, "alert_context", errs);
   if (!m->context) m->context = xstrdup("{}");

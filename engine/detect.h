@@ -91,6 +91,7 @@ struct det_match {
   char *description, *runbook, *reference, *destinations; /* destinations: JSON or NULL */
   /* Filled by the caller that knows the event. */
   double time;
+  bool time_inferred; /* the event had no time: time is the latest seen before it */
   unsigned long long seq;
   char *event;          /* JSON text of the event */
   const char *log_type; /* borrowed from the detection set's index */

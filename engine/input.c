@@ -158,8 +158,13 @@ int input_next(struct input *in, const char **text, size_t *len, unsigned long *
       in->started = true;
       size_t i = 0;
       while (i < n && (line[i] == ' ' || line[i] == '\t')) i++;
-      cJSON *probe = (line[i] == '{' || line[i] == '[') ? json_parse(line, n, NULL) : NULL;
-      if (!probe && i < n && (line[i] == '{' || line[i] == '[')) {
+      size_t errpos = 0;
+      cJSON *probe = (line[i] == '{' || line[i] == '[') ? json_parse(line, n, &errpos) : NULL;
+      /* A first line that opens a value and runs out of input is the start of a
+       * multi-line document; one with an error before its end is a malformed line. */
+      size_t end = n;
+      while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t')) end--;
+      if (!probe && i < n && (line[i] == '{' || line[i] == '[') && errpos + 1 >= end) {
         /* A multi-line document (pretty-printed array, Records file, or object). */
         in->doc_mode = true;
         char *first = xstrndup(line, n);

@@ -131,6 +131,8 @@ static int cmd_check(int argc, char **argv) {
   det_set_load(s);
   for (size_t i = 0; i < s->diags.len; i++) {
     struct det_diag *d = s->diags.items[i];
+    char *tb = strstr(d->msg, "\nstack traceback:"); /* one problem, one line */
+    if (tb) *tb = '\0';
     if (d->line < 0) printf("%s\n", d->msg);
     else if (d->line) printf("%s:%d: %s\n", d->file, d->line, d->msg);
     else printf("%s: %s\n", d->file, d->msg);

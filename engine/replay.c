@@ -129,11 +129,13 @@ static void eval_record(const cJSON *ev, void *ud) {
   b->events++;
   double t;
   const char *lt = lt_inspect(ev, c->o->log_type, &t);
+  bool inferred = t < 0;
+  if (inferred) t = b->max_time; /* latest seen in this batch; merge also checks earlier */
+  else if (t > b->max_time) b->max_time = t;
   if (!lt) {
     b->unclassified++;
     return;
   }
-  if (t > b->max_time) b->max_time = t;
   size_t before = b->matches.len;
   struct vec errs = {0};
   det_eval(c->set, ev, lt, &b->matches, &errs);
@@ -143,6 +145,7 @@ static void eval_record(const cJSON *ev, void *ud) {
   for (size_t i = before; i < b->matches.len; i++) {
     struct det_match *m = b->matches.items[i];
     m->time = t;
+    m->time_inferred = inferred;
     m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
     /* The alert carries the event as received; only records taken out of an envelope
      * need printing. */
@@ -225,6 +228,8 @@ static void merge_batch(struct replay *rp, struct batch *b) {
       det_match_free(m);
       continue;
     }
+    if (m->time_inferred && rp->dedup.have_watermark && rp->dedup.watermark > m->time)
+      m->time = rp->dedup.watermark;
     dedup_observe(&rp->dedup, d, m);
   }
   b->matches.len = 0;

@@ -152,6 +152,18 @@ static int sbx_lua_xpcall(lua_State *L) {
   return finish_pcall(L, status, 2);
 }
 
+/* setmetatable without __gc: finalizers run whenever the collector decides, outside any
+ * hook call and its budget, so a finalizer could hang the engine. */
+static int sbx_lua_setmetatable(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+    return luaL_error(L, "setmetatable: __gc metamethods are not allowed in detections and stories");
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
 static int sbx_lua_type(lua_State *L) {
   luaL_checkany(L, 1);
   if (lua_type(L, 1) == LUA_TUSERDATA && luaL_testudata(L, 1, EVL_MT))
@@ -359,7 +371,7 @@ static void set_library(lua_State *L, int base, const char *name, lua_CFunction 
 static int sbx_lua_open(lua_State *L) {
   static const char *const builtins[] = {
       "assert", "error",    "getmetatable", "ipairs",   "pairs",  "rawequal",
-      "rawlen", "select",   "setmetatable", "tonumber", "tostring", "_VERSION", NULL};
+      "rawlen", "select",   "tonumber",     "tostring", "_VERSION", NULL};
   luaL_requiref(L, "_G", luaopen_base, 1);
   lua_pop(L, 1);
   lua_newtable(L);
@@ -384,6 +396,9 @@ static int sbx_lua_open(lua_State *L) {
   lua_pushvalue(L, base);
   luaL_setfuncs(L, replaced, 0);
   lua_pop(L, 1);
+  lua_getglobal(L, "setmetatable");
+  lua_pushcclosure(L, sbx_lua_setmetatable, 1);
+  lua_setfield(L, base, "setmetatable");
 
   luaL_requiref(L, "string", luaopen_string, 0);
   lua_pushnil(L);

@@ -103,21 +103,35 @@ void buf_printf(struct buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
 void buf_put_xml(struct buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
+  while (*s) {
+    const unsigned char c = (unsigned char)*s;
+    size_t n = utf8_len((const unsigned char *)s);
+    switch (c) {
     case '&': buf_puts(b, "&amp;"); break;
     case '<': buf_puts(b, "&lt;"); break;
     case '>': buf_puts(b, "&gt;"); break;
     case '"': buf_puts(b, "&quot;"); break;
     case '\'': buf_puts(b, "&apos;"); break;
     default:
-      /* XML 1.0 forbids most control characters even escaped. */
-      if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t' && *s != '\r')
+      /* XML 1.0 forbids most control characters even escaped, and needs valid UTF-8. */
+      if (n == 0 || (c < 0x20 && c != '\n' && c != '\t' && c != '\r')) {
         buf_putc(b, '?');
-      else
-        buf_putc(b, *s);
+        n = 1;
+      } else {
+        buf_append(b, s, n);
+      }
     }
+    s += n ? n : 1;
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,11 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     vm->mem_used -= old;
     return NULL;
   }
-  if (nsize > old && vm->mem_used - old + nsize > vm->mem_limit) {
-    if (vm->depth > 0) vm->killed = VM_KILL_MEMORY;
+  /* The cap applies to scripts, inside vm_pcall. The engine's own calls between them
+   * (reading a hook, pushing an event) are small and must not fail: outside a protected
+   * call a failed allocation is a Lua panic. */
+  if (nsize > old && vm->depth > 0 && vm->mem_used - old + nsize > vm->mem_limit) {
+    vm->killed = VM_KILL_MEMORY;
     return NULL;
   }
   void *p = realloc(ptr, nsize);
@@ -48,6 +52,12 @@ static void vm_hook(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "instruction budget exceeded");
 }
 
+static int vm_panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "lp0: fatal Lua error outside a protected call: %s\n", msg ? msg : "?");
+  return 0; /* Lua aborts */
+}
+
 struct vm *vm_new(size_t mem_limit) {
   struct vm *vm = calloc(1, sizeof *vm);
   if (!vm) return NULL;
@@ -58,6 +68,7 @@ struct vm *vm_new(size_t mem_limit) {
     return NULL;
   }
   *(struct vm **)lua_getextraspace(vm->L) = vm; /* new threads copy it */
+  lua_atpanic(vm->L, vm_panic);
   lua_sethook(vm->L, vm_hook, LUA_MASKCOUNT, VM_HOOK_STEP);
   return vm;
 }
