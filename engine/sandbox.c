@@ -30,6 +30,13 @@ static const char LOADING = 'x';     /* sentinel for a module being loaded (cycl
 
 /* {===================== read-only views ===================== */
 
+/* A read-only view is an empty table whose metatable sends reads to a *shadow*: a copy of
+ * the target in which nested tables are replaced by their own views. __index being a
+ * table (not a function) keeps reads on the VM's fast path, which matters because
+ * detections read stdlib and config tables on every event. The shadow is built once, when
+ * the view is made; tables changed afterwards through another reference are not seen
+ * (modules and configuration are fixed once loaded). */
+
 static int ro_target(lua_State *L, int idx) {
   if (!lua_getmetatable(L, idx)) return 0;
   if (lua_getfield(L, -1, "__target") != LUA_TTABLE) {
@@ -43,22 +50,6 @@ static int ro_target(lua_State *L, int idx) {
 int sbx_push_target(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE) return 0;
   return ro_target(L, idx);
-}
-
-/* Replaces the value on top with its read-only view when it is a table. */
-static void wrap_top(lua_State *L) {
-  if (lua_type(L, -1) != LUA_TTABLE) return;
-  int t = lua_gettop(L);
-  sbx_push_readonly(L, t);
-  lua_replace(L, t);
-}
-
-static int ro_index(lua_State *L) {
-  ro_target(L, 1);
-  lua_pushvalue(L, 2);
-  lua_gettable(L, -2);
-  wrap_top(L);
-  return 1;
 }
 
 static int ro_newindex(lua_State *L) {
@@ -77,9 +68,7 @@ static int ro_len(lua_State *L) {
 static int ro_next(lua_State *L) {
   if (!ro_target(L, 1)) return luaL_error(L, "bad read-only view");
   lua_pushvalue(L, 2);
-  if (!lua_next(L, -2)) return 0;
-  wrap_top(L);
-  return 2;
+  return lua_next(L, -2) ? 2 : 0;
 }
 
 static int ro_pairs(lua_State *L) {
@@ -96,6 +85,7 @@ void sbx_push_readonly(lua_State *L, int idx) {
     lua_pushvalue(L, idx);
     return;
   }
+  luaL_checkstack(L, 8, "tables nested too deeply");
   lua_rawgetp(L, LUA_REGISTRYINDEX, &ROCACHE_KEY);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, -2) == LUA_TTABLE) {
@@ -103,21 +93,38 @@ void sbx_push_readonly(lua_State *L, int idx) {
     return;
   }
   lua_pop(L, 1);
+  int cache = lua_gettop(L);
   lua_newtable(L); /* the view */
+  int view = lua_gettop(L);
+  lua_newtable(L); /* the shadow */
+  int shadow = lua_gettop(L);
+  if (lua_getmetatable(L, idx)) lua_setmetatable(L, shadow); /* e.g. json.array marks */
   lua_createtable(L, 0, 7);
-  static const luaL_Reg meta[] = {{"__index", ro_index}, {"__newindex", ro_newindex},
-                                  {"__len", ro_len},     {"__pairs", ro_pairs},
-                                  {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__newindex", ro_newindex}, {"__len", ro_len},
+                                  {"__pairs", ro_pairs},       {NULL, NULL}};
   luaL_setfuncs(L, meta, 0);
-  lua_pushvalue(L, idx);
+  lua_pushvalue(L, shadow);
+  lua_setfield(L, -2, "__index");
+  lua_pushvalue(L, shadow);
   lua_setfield(L, -2, "__target");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, idx); /* cache[target] = view */
-  lua_pushvalue(L, -2);
-  lua_rawset(L, -4);
-  lua_remove(L, -2);
+  lua_setmetatable(L, view);
+  lua_pushvalue(L, idx); /* cache[target] = view, before recursing: cycles end here */
+  lua_pushvalue(L, view);
+  lua_rawset(L, cache);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      sbx_push_readonly(L, -1);
+      lua_replace(L, -2);
+    }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, shadow);
+  }
+  lua_settop(L, view);
+  lua_remove(L, cache);
 }
 
 /* }============================================================ */
@@ -188,7 +195,6 @@ static int sbx_lua_next(lua_State *L) {
       lua_pushnil(L);
       return 1;
     }
-    wrap_top(L);
     return 2;
   }
   if (lua_next(L, 1)) return 2;
@@ -241,7 +247,10 @@ static void run_module(lua_State *L, const char *name) {
     lua_pop(L, 1);
     lua_pushboolean(L, 1);
   }
-  wrap_top(L);
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    sbx_push_readonly(L, -1);
+    lua_replace(L, -2);
+  }
   lua_rawgetp(L, LUA_REGISTRYINDEX, &LOADED_KEY);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, name);

@@ -69,6 +69,10 @@ struct vm *vm_new(size_t mem_limit) {
   }
   *(struct vm **)lua_getextraspace(vm->L) = vm; /* new threads copy it */
   lua_atpanic(vm->L, vm_panic);
+  /* Generational collection: the detections' own tables are old and stay; per-event
+   * garbage (proxies, strings) is young. Incremental mode would re-traverse every
+   * detection on each cycle, a cost that grows with the pack. */
+  lua_gc(vm->L, LUA_GCGEN, 0, 0);
   lua_sethook(vm->L, vm_hook, LUA_MASKCOUNT, VM_HOOK_STEP);
   return vm;
 }
