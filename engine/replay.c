@@ -1,6 +1,6 @@
 /* replay.c — the replay pipeline.
  *
- * The main thread frames input into batches of records; workers (one det_set, hence one
+ * The main thread frames input into batches of records (batch.c); workers (one det_set, hence one
  * Lua state, each) parse, classify and evaluate a batch and return its matches; the main
  * thread merges batches strictly in input order into the dedup state and writes alerts.
  * Batch boundaries do not depend on the number of workers, and dedup only sees matches in
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "batch.h"
 #include "clock.h"
 #include "dedup.h"
 #include "detect.h"
@@ -25,25 +26,6 @@
 #include "log.h"
 #include "logtype.h"
 
-#define BATCH_RECORDS 512
-#define BATCH_BYTES (1u << 20)
-#define MAX_REPORTED 5
-
-struct batch {
-  unsigned long long no;
-  struct buf text;  /* records, each NUL-terminated */
-  size_t *off;
-  unsigned long *line;
-  size_t n, cap;
-  const char *file; /* borrowed: the input's name (a batch never spans files) */
-  /* results */
-  struct vec matches; /* struct det_match *, in input order */
-  struct vec errors;  /* messages (owned) */
-  unsigned long long events, unclassified, parse_errors, rule_errors;
-  double max_time;
-  bool done;
-  struct batch *next; /* work queue link */
-};
 
 struct worker {
   pthread_t thread;
@@ -67,116 +49,6 @@ struct replay {
   unsigned long long events, bytes, unclassified, parse_errors, rule_errors, reported;
 };
 
-static struct batch *batch_new(unsigned long long no, const char *file) {
-  struct batch *b = xcalloc(1, sizeof *b);
-  b->no = no;
-  b->file = file;
-  b->max_time = -1;
-  buf_init(&b->text);
-  return b;
-}
-
-static void batch_free(struct batch *b) {
-  buf_free(&b->text);
-  free(b->off);
-  free(b->line);
-  for (size_t i = 0; i < b->matches.len; i++) det_match_free(b->matches.items[i]);
-  vec_free(&b->matches);
-  for (size_t i = 0; i < b->errors.len; i++) free(b->errors.items[i]);
-  vec_free(&b->errors);
-  free(b);
-}
-
-static void batch_add(struct batch *b, const char *text, size_t len, unsigned long line) {
-  if (b->n == b->cap) {
-    b->cap = b->cap ? b->cap * 2 : BATCH_RECORDS;
-    b->off = xrealloc(b->off, b->cap * sizeof *b->off);
-    b->line = xrealloc(b->line, b->cap * sizeof *b->line);
-  }
-  b->off[b->n] = b->text.len;
-  b->line[b->n++] = line;
-  buf_append(&b->text, text, len);
-  buf_putc(&b->text, '\0');
-}
-
-static void batch_error(struct batch *b, char *msg) {
-  if (b->errors.len < MAX_REPORTED) vec_push(&b->errors, msg);
-  else free(msg);
-}
-
-/* {===================== evaluation (workers) ===================== */
-
-struct eval_ctx {
-  const struct replay_opts *o;
-  struct det_set *set;
-  struct batch *b;
-  size_t rec;
-  unsigned sub;        /* record index inside a document */
-  const cJSON *doc;    /* the parsed line */
-  const char *text;    /* its raw text: the event as received when the line is one event */
-  size_t len;
-};
-
-static void eval_record(const cJSON *ev, void *ud) {
-  struct eval_ctx *c = ud;
-  struct batch *b = c->b;
-  unsigned sub = c->sub++;
-  if (!cJSON_IsObject(ev)) {
-    b->parse_errors++;
-    batch_error(b, xasprintf("%s:%lu: record %u is not a JSON object", b->file, b->line[c->rec], sub + 1));
-    return;
-  }
-  b->events++;
-  double t;
-  const char *lt = lt_inspect(ev, c->o->log_type, &t);
-  bool inferred = t < 0;
-  if (inferred) t = b->max_time; /* latest seen in this batch; merge also checks earlier */
-  else if (t > b->max_time) b->max_time = t;
-  if (!lt) {
-    b->unclassified++;
-    return;
-  }
-  size_t before = b->matches.len;
-  struct vec errs = {0};
-  det_eval(c->set, ev, lt, &b->matches, &errs);
-  b->rule_errors += errs.len;
-  for (size_t i = 0; i < errs.len; i++) batch_error(b, errs.items[i]);
-  vec_free(&errs);
-  for (size_t i = before; i < b->matches.len; i++) {
-    struct det_match *m = b->matches.items[i];
-    m->time = t;
-    m->time_inferred = inferred;
-    m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
-    /* The alert carries the event as received; only records taken out of an envelope
-     * need printing. */
-    m->event = ev == c->doc ? xstrndup(c->text, c->len) : json_print(ev);
-  }
-}
-
-static void eval_batch(const struct replay_opts *o, struct det_set *set, struct batch *b) {
-  struct eval_ctx c = {o, set, b, 0, 0, NULL, NULL, 0};
-  for (size_t i = 0; i < b->n; i++) {
-    const char *text = b->text.data + b->off[i];
-    size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
-    json_arena_begin();
-    cJSON *doc = json_parse(text, len, &errpos);
-    if (!doc) {
-      json_arena_end();
-      b->parse_errors++;
-      batch_error(b, xasprintf("%s:%lu: malformed JSON at byte %zu", b->file, b->line[i], errpos + 1));
-      continue;
-    }
-    c.rec = i;
-    c.sub = 0;
-    c.doc = doc;
-    c.text = text;
-    c.len = len;
-    lt_each_record(doc, eval_record, &c);
-    cJSON_Delete(doc);
-    json_arena_end();
-  }
-}
-
 static void *worker_main(void *arg) {
   struct worker *w = arg;
   struct replay *rp = w->rp;
@@ -188,7 +60,7 @@ static void *worker_main(void *arg) {
     rp->queue_head = b->next;
     if (!rp->queue_head) rp->queue_tail = NULL;
     pthread_mutex_unlock(&rp->lock);
-    eval_batch(rp->o, w->set, b);
+    batch_eval(b, w->set, rp->o->log_type);
     pthread_mutex_lock(&rp->lock);
     b->done = true;
     pthread_cond_broadcast(&rp->done);
@@ -302,7 +174,7 @@ static void stop_workers(struct replay *rp) {
 static void submit(struct replay *rp, struct batch *b, struct vec *inflight, bool drain) {
   if (b) {
     if (rp->o->workers == 1) {
-      eval_batch(rp->o, rp->workers[0].set, b);
+      batch_eval(b, rp->workers[0].set, rp->o->log_type);
       b->done = true;
     } else {
       pthread_mutex_lock(&rp->lock);
@@ -357,7 +229,7 @@ static int read_inputs(struct replay *rp, unsigned long long start) {
       }
       if (!b) b = batch_new(batch_no++, in.name);
       batch_add(b, text, len, line);
-      if (b->n >= BATCH_RECORDS || b->text.len >= BATCH_BYTES) {
+      if (batch_full(b)) {
         submit(rp, b, &inflight, false);
         b = NULL;
         if (o->progress && clk_mono_ns() - last_progress > 1000000000ULL) {

@@ -1,0 +1,128 @@
+/* batch.c — evaluating a batch of records on one detection set (see batch.h).
+ *
+ * cJSON allocations for one record come from the thread's arena (json_arena_begin/end):
+ * everything parsed for a record dies with it, and only strings copied into the matches
+ * survive.
+ * SPDX-License-Identifier: MIT
+ */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "logtype.h"
+
+struct batch *batch_new(unsigned long long no, const char *file) {
+  struct batch *b = xcalloc(1, sizeof *b);
+  b->no = no;
+  b->file = file;
+  b->max_time = -1;
+  buf_init(&b->text);
+  return b;
+}
+
+void batch_free(struct batch *b) {
+  buf_free(&b->text);
+  free(b->off);
+  free(b->line);
+  for (size_t i = 0; i < b->matches.len; i++) det_match_free(b->matches.items[i]);
+  vec_free(&b->matches);
+  for (size_t i = 0; i < b->errors.len; i++) free(b->errors.items[i]);
+  vec_free(&b->errors);
+  free(b);
+}
+
+void batch_add(struct batch *b, const char *text, size_t len, unsigned long line) {
+  if (b->n == b->cap) {
+    b->cap = b->cap ? b->cap * 2 : BATCH_RECORDS;
+    b->off = xrealloc(b->off, b->cap * sizeof *b->off);
+    b->line = xrealloc(b->line, b->cap * sizeof *b->line);
+  }
+  b->off[b->n] = b->text.len;
+  b->line[b->n++] = line;
+  buf_append(&b->text, text, len);
+  buf_putc(&b->text, '\0');
+}
+
+bool batch_full(const struct batch *b) {
+  return b->n >= BATCH_RECORDS || b->text.len >= BATCH_BYTES;
+}
+
+void batch_error(struct batch *b, char *msg) {
+  if (b->errors.len < BATCH_MAX_REPORTED) vec_push(&b->errors, msg);
+  else free(msg);
+}
+
+
+struct eval_ctx {
+  const char *log_type;
+  struct det_set *set;
+  struct batch *b;
+  size_t rec;
+  unsigned sub;        /* record index inside a document */
+  const cJSON *doc;    /* the parsed line */
+  const char *text;    /* its raw text: the event as received when the line is one event */
+  size_t len;
+};
+
+static void eval_record(const cJSON *ev, void *ud) {
+  struct eval_ctx *c = ud;
+  struct batch *b = c->b;
+  unsigned sub = c->sub++;
+  if (!cJSON_IsObject(ev)) {
+    b->parse_errors++;
+    batch_error(b, xasprintf("%s:%lu: record %u is not a JSON object", b->file, b->line[c->rec], sub + 1));
+    return;
+  }
+  b->events++;
+  double t;
+  const char *lt = lt_inspect(ev, c->log_type, &t);
+  bool inferred = t < 0;
+  if (inferred) t = b->max_time; /* latest seen in this batch; merge also checks earlier */
+  else if (t > b->max_time) b->max_time = t;
+  if (!lt) {
+    b->unclassified++;
+    return;
+  }
+  size_t before = b->matches.len;
+  struct vec errs = {0};
+  det_eval(c->set, ev, lt, &b->matches, &errs);
+  b->rule_errors += errs.len;
+  for (size_t i = 0; i < errs.len; i++) batch_error(b, errs.items[i]);
+  vec_free(&errs);
+  for (size_t i = before; i < b->matches.len; i++) {
+    struct det_match *m = b->matches.items[i];
+    m->time = t;
+    m->time_inferred = inferred;
+    m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
+    /* The alert carries the event as received; only records taken out of an envelope
+     * need printing. */
+    m->event = ev == c->doc ? xstrndup(c->text, c->len) : json_print(ev);
+  }
+}
+
+void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
+  struct eval_ctx c = {log_type, set, b, 0, 0, NULL, NULL, 0};
+  for (size_t i = 0; i < b->n; i++) {
+    const char *text = b->text.data + b->off[i];
+    size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
+    json_arena_begin();
+    cJSON *doc = json_parse(text, len, &errpos);
+    if (!doc) {
+      json_arena_end();
+      b->parse_errors++;
+      batch_error(b, xasprintf("%s:%lu: malformed JSON at byte %zu", b->file, b->line[i], errpos + 1));
+      continue;
+    }
+    c.rec = i;
+    c.sub = 0;
+    c.doc = doc;
+    c.text = text;
+    c.len = len;
+    lt_each_record(doc, eval_record, &c);
+    cJSON_Delete(doc);
+    json_arena_end();
+  }
+}
+

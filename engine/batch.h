@@ -1,0 +1,57 @@
+/* batch.h — a batch of event records and its evaluation: the unit of work that replay
+ * and daemon workers hand to a detection set.
+ *
+ * A batch holds raw record texts (an NDJSON line, or a whole JSON document whose array,
+ * Records or EventBridge envelope holds several events). batch_eval parses, classifies and
+ * evaluates them on one det_set and leaves the matches, in record order, in the batch;
+ * the caller merges batches in order into its dedup state. Nothing here is shared between
+ * threads: one batch is evaluated by one thread at a time.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP0_BATCH_H
+#define LP0_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "detect.h"
+#include "util.h"
+
+#define BATCH_RECORDS 512
+#define BATCH_BYTES (1u << 20)
+#define BATCH_MAX_REPORTED 5 /* error messages kept per batch; all are counted */
+
+struct batch {
+  unsigned long long no; /* sequence number: orders matches across batches */
+  struct buf text;       /* records, each NUL-terminated */
+  size_t *off;
+  unsigned long *line;   /* line number of each record in its source */
+  size_t n, cap;
+  const char *file;      /* borrowed: the source's name, for messages */
+  /* results of batch_eval */
+  struct vec matches; /* struct det_match *, in record order (owned) */
+  struct vec errors;  /* the first messages (owned strings) */
+  unsigned long long events, unclassified, parse_errors, rule_errors;
+  double max_time; /* latest event time in the batch, or -1 */
+  /* for the caller's queues */
+  bool done;
+  void *owner;
+  struct batch *next;
+};
+
+/* A new empty batch; file is borrowed and must outlive it. Free with batch_free. */
+struct batch *batch_new(unsigned long long no, const char *file);
+void batch_free(struct batch *b);
+/* Copies one record (text of len bytes, from line `line` of the source). */
+void batch_add(struct batch *b, const char *text, size_t len, unsigned long line);
+/* True when the batch should be handed on (BATCH_RECORDS or BATCH_BYTES reached). */
+bool batch_full(const struct batch *b);
+/* Keeps msg (taken) if fewer than BATCH_MAX_REPORTED messages are kept, else frees it. */
+void batch_error(struct batch *b, char *msg);
+
+/* Parses and evaluates every record on set; log_type NULL = classify each event. Each
+ * match gets its event time (or the latest time seen before it, marked time_inferred), a
+ * sequence number and the event text (the record as received when it is one event). */
+void batch_eval(struct batch *b, struct det_set *set, const char *log_type);
+
+#endif
