@@ -28,6 +28,7 @@ struct batch {
   unsigned long *line;   /* line number of each record in its source */
   size_t n, cap;
   const char *file;      /* borrowed: the source's name, for messages */
+  const char *log_type;  /* borrowed: the source's log type, NULL = classify (workers) */
   /* results of batch_eval */
   struct vec matches; /* struct det_match *, in record order (owned) */
   struct vec errors;  /* the first messages (owned strings) */
