@@ -1,6 +1,7 @@
 # lp0 — a thin front end over CMake (as Neovim does). CMake is the source of truth.
 #
 #   make            release build (build/lp0)
+#   make run        install missing packages, build, start the daemon on its defaults
 #   make test       install missing packages, build, run every test suite
 #   make asan       ASan + UBSan build (build-asan/) running every test suite
 #   make valgrind   unit tests and the Lua/detection suites under valgrind (leaks = failure)
@@ -13,7 +14,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all lp0 test asan valgrind deps bench clean replay-demo
+.PHONY: all lp0 run test asan valgrind deps bench clean replay-demo
 
 all: lp0
 
@@ -45,7 +46,12 @@ valgrind: lp0
 	tail -1 $(BUILD)/valgrind-test.log
 	$(VALGRIND) $(BUILD)/lp0 replay -q -w 2 -d detections tests/data/sample-cloudtrail.ndjson >/dev/null
 
-# The README's first command until the daemon lands: replay the bundled sample logs.
+# The README's first command: the daemon on its embedded defaults (127.0.0.1:8787,
+# ./detections, state in ./var).
+run: deps lp0
+	./$(BUILD)/lp0 run
+
+# Replay the bundled sample log through the bundled detections.
 replay-demo: deps lp0
 	./$(BUILD)/lp0 replay -d detections tests/data/sample-cloudtrail.ndjson
 

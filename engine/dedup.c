@@ -156,4 +156,9 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) 
     }
   }
   det_match_free(m);
+  if (!w->alerted && (w->use_unique ? (unsigned long long)w->distinct : w->count) >=
+                         (unsigned long long)w->threshold) {
+    w->alerted = true;
+    if (d->on_threshold) d->on_threshold(w, d->ud);
+  }
 }

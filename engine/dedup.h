@@ -28,11 +28,15 @@ struct dedup_window {
   struct det_match *first; /* owned: the match that opened the window */
   int threshold;
   bool use_unique, alerted;
+  long long alert_id; /* the caller's, e.g. the store row of the alert raised at threshold */
   size_t _heap;
 };
 
 /* Called for each window that closes as an alert; the window is freed afterwards. */
 typedef void (*dedup_alert_cb)(const struct dedup_window *w, void *ud);
+/* Called once, when a window first holds `threshold` matches (the daemon alerts then,
+ * without waiting for the window to close). */
+typedef void (*dedup_threshold_cb)(struct dedup_window *w, void *ud);
 
 struct dedup {
   struct hmap windows; /* key -> struct dedup_window * */
@@ -42,6 +46,7 @@ struct dedup {
   double lateness;  /* seconds a window stays open past its end, for late events */
   bool have_watermark;
   dedup_alert_cb on_alert;
+  dedup_threshold_cb on_threshold; /* optional; set after dedup_init */
   void *ud;
   unsigned long long alerts, dropped; /* windows closed as alerts / under threshold */
 };

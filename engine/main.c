@@ -10,10 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "daemon.h"
 #include "dedup.h"
 #include "detect.h"
 #include "log.h"
 #include "replay.h"
+#include "store.h"
 #include "testrun.h"
 #include "util.h"
 
@@ -23,6 +26,8 @@ static const char usage_main[] =
     "lp0 turns security logs into few, rich alerts: Lua detections, tested like code.\n"
     "\n"
     "commands:\n"
+    "  run                the daemon: webhook ingest on HTTP, detection, alerts (store + log)\n"
+    "  alerts             list the alerts of the store\n"
     "  test [PATH...]     run the tests of the detections under PATH (default ./detections)\n"
     "  check [PATH...]    load detections and report every problem, without running tests\n"
     "  replay FILE...     evaluate log files (NDJSON, JSON arrays, CloudTrail Records, gzip)\n"
@@ -76,6 +81,36 @@ static const char usage_replay[] =
     "  -t, --lateness MIN    how long windows wait for out-of-order events (default 10);\n"
     "                        unsorted inputs spanning days need more, or sorting first\n"
     "  -s, --stats           per-detection cost table (evaluations, matches, errors, time)\n"
+    "  -h, --help            show this help\n";
+
+static const char usage_run[] =
+    "usage: lp0 run [options]\n"
+    "\n"
+    "Serves webhook ingest: POST /ingest/<source> with a JSON object, a JSON array, NDJSON,\n"
+    "or CloudTrail {\"Records\": [...]}; sources: cloudtrail, okta, github (log type fixed)\n"
+    "and auto (classified by shape). Answers {\"accepted\": N} once the events are through\n"
+    "detection and their alerts are committed. GET /healthz, GET /metrics (Prometheus).\n"
+    "Alerts go to the store (<state-dir>/lp0.db) and the alert log. SIGINT/SIGTERM drain.\n"
+    "\n"
+    "options:\n"
+    "  -l, --listen HOST:PORT  address to serve (default 127.0.0.1:8787; port 0 = any)\n"
+    "  -s, --state-dir DIR     where the store lives (default ./var)\n"
+    "  -d, --detections DIR    detections to load (repeatable; default ./detections)\n"
+    "  -w, --workers N         detection threads (default: number of cores)\n"
+    "  -a, --alert-log FILE    append alerts to FILE (default stderr; NDJSON unless a tty)\n"
+    "  -p, --port-file FILE    write the bound port to FILE (for --listen ...:0)\n"
+    "  -h, --help              show this help\n";
+
+static const char usage_alerts[] =
+    "usage: lp0 alerts [options]\n"
+    "\n"
+    "Lists the alerts in the store, oldest first.\n"
+    "\n"
+    "options:\n"
+    "  -s, --state-dir DIR   where the store lives (default ./var)\n"
+    "  -n, --limit N         only the newest N\n"
+    "  -S, --since TIME      only alerts stored at or after TIME (RFC 3339 or epoch)\n"
+    "  -j, --json            one alert record (docs/alerts.md) per line\n"
     "  -h, --help            show this help\n";
 
 static int usage_error(const char *usage, const char *msg) {
@@ -203,6 +238,115 @@ static int cmd_replay(int argc, char **argv) {
   return code;
 }
 
+static int cmd_run(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"listen", required_argument, NULL, 'l'},     {"state-dir", required_argument, NULL, 's'},
+      {"detections", required_argument, NULL, 'd'}, {"workers", required_argument, NULL, 'w'},
+      {"alert-log", required_argument, NULL, 'a'},  {"port-file", required_argument, NULL, 'p'},
+      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+  struct dmn_opts o = {0};
+  struct vec dets = {0};
+  int c, code;
+  o.listen = "127.0.0.1:8787";
+  o.state_dir = "var";
+  o.workers = cpu_count();
+  while ((c = getopt_long(argc, argv, "l:s:d:w:a:p:h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'l': o.listen = optarg; break;
+    case 's': o.state_dir = optarg; break;
+    case 'd': vec_push(&dets, optarg); break;
+    case 'w': {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 256) {
+        vec_free(&dets);
+        return usage_error(usage_run, "--workers takes a number from 1 to 256");
+      }
+      o.workers = (int)n;
+      break;
+    }
+    case 'a': o.alert_log = optarg; break;
+    case 'p': o.port_file = optarg; break;
+    case 'h': vec_free(&dets); fputs(usage_run, stdout); return 0;
+    default: vec_free(&dets); return usage_error(usage_run, "bad option");
+    }
+  }
+  if (optind < argc) {
+    vec_free(&dets);
+    return usage_error(usage_run, "run takes no arguments besides options");
+  }
+  o.detections = dets.len ? (char **)dets.items : default_paths;
+  o.ndetections = dets.len ? dets.len : 1;
+  code = dmn_run(&o);
+  vec_free(&dets);
+  return code;
+}
+
+struct alerts_ctx {
+  bool json;
+  long long n;
+};
+
+static int print_alert(const struct store_alert *a, void *ud) {
+  struct alerts_ctx *c = ud;
+  char when[48];
+  c->n++;
+  if (c->json) printf("%.*s\n", (int)a->json_len, a->json);
+  else
+    printf("%6lld  %s  %-8s %s  [%s] x%lld\n", a->id, clk_format(a->first_seen, when, sizeof when),
+           a->severity, a->title, a->detection, a->count);
+  return 0;
+}
+
+static int cmd_alerts(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"state-dir", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'n'},
+      {"since", required_argument, NULL, 'S'},     {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+  const char *dir = "var";
+  long long limit = 0;
+  double since = 0;
+  struct alerts_ctx ctx = {false, 0};
+  int c;
+  while ((c = getopt_long(argc, argv, "s:n:S:jh", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': dir = optarg; break;
+    case 'n': {
+      char *end;
+      limit = strtoll(optarg, &end, 10);
+      if (*end || limit < 1) return usage_error(usage_alerts, "--limit takes a positive number");
+      break;
+    }
+    case 'S':
+      if (clk_parse(optarg, strlen(optarg), &since) != 0)
+        return usage_error(usage_alerts, "--since takes an RFC 3339 time or epoch seconds");
+      break;
+    case 'j': ctx.json = true; break;
+    case 'h': fputs(usage_alerts, stdout); return 0;
+    default: return usage_error(usage_alerts, "bad option");
+    }
+  }
+  char *path = xasprintf("%s/lp0.db", dir), *err = NULL;
+  struct store *st = NULL;
+  if (access(path, F_OK) != 0) {
+    fprintf(stderr, "lp0: %s: no store here (start 'lp0 run' or pass --state-dir)\n", path);
+    free(path);
+    return 2;
+  }
+  int rc = store_open(path, STORE_READONLY, &st, &err);
+  free(path);
+  if (rc != 0) {
+    fprintf(stderr, "lp0: %s\n", err ? err : "cannot open the store");
+    free(err);
+    return 2;
+  }
+  rc = store_list_alerts(st, since, limit, print_alert, &ctx);
+  if (rc != 0) fprintf(stderr, "lp0: %s\n", store_errmsg(st));
+  store_close(st);
+  if (!ctx.json) fprintf(stderr, "%lld alerts\n", ctx.n);
+  return rc ? 2 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
@@ -222,6 +366,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "test")) return cmd_test(argc, argv);
   if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
   if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
+  if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
+  if (!strcmp(cmd, "alerts")) return cmd_alerts(argc, argv);
   fprintf(stderr, "lp0: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }

@@ -1,0 +1,462 @@
+/* daemon.c — `lp0 run` (see daemon.h).
+ *
+ * Ownership and threads: the loop thread owns the HTTP server, the store, the dedup state
+ * and every request; worker threads only evaluate batches (worker.c). A request becomes
+ * one or more batches; when its last batch is merged into dedup, the store transaction is
+ * committed and only then is the request answered 200: an acknowledged event is never
+ * lost. Alerts are raised when a window reaches its threshold (responders should not wait
+ * for the window to close), stored, and written to the alert log.
+ *
+ * Not yet here (docs/deployment.md lists them): the Lua config file, log tailing,
+ * request authentication, gzip bodies, reload, restoring dedup windows after a restart.
+ * SPDX-License-Identifier: MIT
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "alert.h"
+#include "batch.h"
+#include "clock.h"
+#include "dedup.h"
+#include "httpd.h"
+#include "json.h"
+#include "log.h"
+#include "logtype.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+struct dmn_source {
+  const char *name;
+  const char *log_type; /* NULL: classify by shape */
+};
+
+/* The embedded defaults: one webhook source per bundled log type, and one that
+ * classifies. */
+static const struct dmn_source default_sources[] = {
+    {"cloudtrail", LT_CLOUDTRAIL}, {"okta", LT_OKTA}, {"github", LT_GITHUB}, {"auto", NULL}};
+#define NSOURCES (sizeof default_sources / sizeof *default_sources)
+
+struct dmn {
+  const struct dmn_opts *o;
+  uv_loop_t loop;
+  uv_signal_t sigint, sigterm;
+  uv_timer_t tick;
+  struct httpd *http;
+  struct store *store;
+  struct wrk_pool *pool;
+  struct dedup dedup;
+  FILE *alert_log;
+  bool alert_tty, stopping;
+  unsigned long long batch_no;
+  /* counters for /metrics */
+  unsigned long long requests, events, parse_errors, unclassified, rule_errors, alerts;
+  unsigned long long bytes, store_errors;
+  unsigned long long alerts_by_sev[SEV_COUNT];
+  int exit_code;
+};
+
+/* One ingest request in flight. */
+struct dmn_req {
+  struct dmn *d;
+  struct httpd_req *req;
+  int outstanding; /* batches not back yet */
+  unsigned long long events, parse_errors, unclassified;
+  char *first_error;
+};
+
+/* {===================== alerts ===================== */
+
+static void write_alert_log(struct dmn *d, const cJSON *a, const char *json) {
+  if (d->alert_tty) {
+    const cJSON *sev = cJSON_GetObjectItemCaseSensitive(a, "severity");
+    const cJSON *title = cJSON_GetObjectItemCaseSensitive(a, "title");
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(a, "detection");
+    fprintf(d->alert_log, "ALERT %-8s %s  [%s]\n", cJSON_IsString(sev) ? sev->valuestring : "?",
+            cJSON_IsString(title) ? title->valuestring : "?",
+            cJSON_IsString(det) ? det->valuestring : "?");
+  } else {
+    fprintf(d->alert_log, "%s\n", json);
+  }
+  fflush(d->alert_log);
+}
+
+/* A window reached its threshold: the alert is raised now. */
+static void dmn_on_threshold(struct dedup_window *w, void *ud) {
+  struct dmn *d = ud;
+  const struct det *det = wrk_detections(d->pool)->dets.items[w->det];
+  cJSON *a = alert_build(w, det);
+  char *json = a ? cJSON_PrintUnformatted(a) : NULL;
+  if (!json) {
+    log_error("alert for %s: out of memory", det->id);
+    cJSON_Delete(a);
+    return;
+  }
+  if (store_put_alert(d->store, json, strlen(json), &w->alert_id) != 0) {
+    d->store_errors++;
+    log_error("storing an alert of %s: %s", det->id, store_errmsg(d->store));
+  }
+  d->alerts++;
+  d->alerts_by_sev[w->first->severity]++;
+  write_alert_log(d, a, json);
+  cJSON_free(json);
+  cJSON_Delete(a);
+}
+
+/* }============================================================ */
+
+/* {===================== requests ===================== */
+
+static void respond_json(struct httpd_req *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void respond_json(struct httpd_req *req, int status, const char *fmt, ...) {
+  char body[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof body) n = (int)sizeof body - 1;
+  httpd_respond(req, status, "application/json", body, (size_t)n);
+}
+
+/* JSON-escapes s into out (a short message for a response). */
+static void escape(const char *s, char *out, size_t outlen) {
+  size_t j = 0;
+  for (; *s && j + 7 < outlen; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') out[j++] = '\\', out[j++] = (char)c;
+    else if (c < 0x20) j += (size_t)snprintf(out + j, outlen - j, "\\u%04x", c);
+    else out[j++] = (char)c;
+  }
+  out[j] = '\0';
+}
+
+static void finish_request(struct dmn *d, struct dmn_req *r) {
+  if (store_in_transaction(d->store) && store_commit(d->store) != 0) {
+    d->store_errors++;
+    log_error("store commit: %s", store_errmsg(d->store));
+    respond_json(r->req, 503, "{\"error\":\"the alert store could not commit; retry\"}");
+  } else if (r->parse_errors) {
+    char msg[512];
+    escape(r->first_error ? r->first_error : "malformed JSON", msg, sizeof msg);
+    respond_json(r->req, 400,
+                 "{\"error\":\"%s\",\"accepted\":%llu,\"rejected\":%llu}", msg, r->events,
+                 r->parse_errors);
+  } else {
+    respond_json(r->req, 200, "{\"accepted\":%llu}", r->events);
+  }
+  free(r->first_error);
+  free(r);
+}
+
+/* Loop thread: an evaluated batch is back. Merge its matches in order, then answer the
+ * request once all its batches are in and committed. */
+static void dmn_on_batch(struct batch *b, void *ud) {
+  struct dmn *d = ud;
+  struct dmn_req *r = b->owner;
+  const struct det_set *set = wrk_detections(d->pool);
+  d->events += b->events;
+  d->parse_errors += b->parse_errors;
+  d->unclassified += b->unclassified;
+  d->rule_errors += b->rule_errors;
+  r->events += b->events;
+  r->parse_errors += b->parse_errors;
+  r->unclassified += b->unclassified;
+  for (size_t i = 0; i < b->errors.len; i++) {
+    log_warn("%s", (char *)b->errors.items[i]);
+    if (!r->first_error) r->first_error = xstrdup(b->errors.items[i]);
+  }
+  if (!store_in_transaction(d->store) && store_begin(d->store) != 0) {
+    d->store_errors++;
+    log_error("store begin: %s", store_errmsg(d->store));
+  }
+  for (size_t i = 0; i < b->matches.len; i++) {
+    struct det_match *m = b->matches.items[i];
+    const struct det *det = set->dets.items[m->det];
+    b->matches.items[i] = NULL;
+    if (!det->create_alert) {
+      det_match_free(m);
+      continue;
+    }
+    if (m->time_inferred && d->dedup.have_watermark && d->dedup.watermark > m->time)
+      m->time = d->dedup.watermark;
+    dedup_observe(&d->dedup, det, m);
+  }
+  b->matches.len = 0;
+  if (b->max_time >= 0) dedup_advance(&d->dedup, b->max_time);
+  batch_free(b);
+  if (--r->outstanding == 0) finish_request(d, r);
+}
+
+/* Splits a body into batches: one JSON document (object, array, Records...) is one
+ * record; anything else is NDJSON, one record per non-blank line. */
+static int submit_body(struct dmn *d, struct dmn_req *r, const struct dmn_source *src,
+                       const char *body, size_t len) {
+  size_t errpos;
+  cJSON *whole = json_parse(body, len, &errpos);
+  struct batch *b = batch_new(d->batch_no++, src->name);
+  b->owner = r;
+  b->log_type = src->log_type;
+  int batches = 0;
+  if (whole) {
+    cJSON_Delete(whole);
+    batch_add(b, body, len, 1);
+  } else {
+    unsigned long line = 1;
+    for (const char *p = body, *end = body + len; p < end; line++) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+      size_t k = n;
+      while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == ' ' || p[k - 1] == '\t')) k--;
+      size_t s = 0;
+      while (s < k && (p[s] == ' ' || p[s] == '\t')) s++;
+      if (s < k) {
+        batch_add(b, p + s, k - s, line);
+        if (batch_full(b)) {
+          r->outstanding++, batches++;
+          wrk_submit(d->pool, b);
+          b = batch_new(d->batch_no++, src->name);
+          b->owner = r;
+          b->log_type = src->log_type;
+        }
+      }
+      p = nl ? nl + 1 : end;
+    }
+  }
+  if (b->n) {
+    r->outstanding++, batches++;
+    wrk_submit(d->pool, b);
+  } else {
+    batch_free(b);
+  }
+  return batches;
+}
+
+static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name) {
+  const struct dmn_source *src = NULL;
+  for (size_t i = 0; i < NSOURCES; i++)
+    if (strcmp(default_sources[i].name, name) == 0) src = &default_sources[i];
+  if (!src) {
+    char msg[128];
+    escape(name, msg, sizeof msg);
+    respond_json(req, 404, "{\"error\":\"unknown source '%s'\"}", msg);
+    return;
+  }
+  if (strcmp(req->method, "POST") != 0) {
+    httpd_add_header(req, "Allow", "POST");
+    respond_json(req, 405, "{\"error\":\"use POST\"}");
+    return;
+  }
+  const char *enc = httpd_req_header(req, "Content-Encoding");
+  if (enc && strcmp(enc, "identity") != 0) {
+    respond_json(req, 415, "{\"error\":\"Content-Encoding not supported\"}");
+    return;
+  }
+  d->bytes += req->body_len;
+  struct dmn_req *r = xcalloc(1, sizeof *r);
+  r->d = d;
+  r->req = req;
+  if (submit_body(d, r, src, req->body, req->body_len) == 0) {
+    free(r);
+    respond_json(req, 400, "{\"error\":\"empty body: send a JSON object, array or NDJSON\"}");
+  }
+}
+
+static void handle_metrics(struct dmn *d, struct httpd_req *req) {
+  struct buf b;
+  buf_init(&b);
+  buf_printf(&b, "# HELP lp0_requests_total Ingest requests received.\n# TYPE lp0_requests_total counter\nlp0_requests_total %llu\n", d->requests);
+  buf_printf(&b, "# HELP lp0_ingest_bytes_total Body bytes received on /ingest.\n# TYPE lp0_ingest_bytes_total counter\nlp0_ingest_bytes_total %llu\n", d->bytes);
+  buf_printf(&b, "# HELP lp0_events_total Events evaluated.\n# TYPE lp0_events_total counter\nlp0_events_total %llu\n", d->events);
+  buf_printf(&b, "# HELP lp0_parse_errors_total Records that were not JSON objects.\n# TYPE lp0_parse_errors_total counter\nlp0_parse_errors_total %llu\n", d->parse_errors);
+  buf_printf(&b, "# HELP lp0_unclassified_total Events of no known log type.\n# TYPE lp0_unclassified_total counter\nlp0_unclassified_total %llu\n", d->unclassified);
+  buf_printf(&b, "# HELP lp0_rule_errors_total Detection hook errors.\n# TYPE lp0_rule_errors_total counter\nlp0_rule_errors_total %llu\n", d->rule_errors);
+  buf_printf(&b, "# HELP lp0_store_errors_total Store operations that failed.\n# TYPE lp0_store_errors_total counter\nlp0_store_errors_total %llu\n", d->store_errors);
+  buf_printf(&b, "# HELP lp0_alerts_total Alerts raised, by severity.\n# TYPE lp0_alerts_total counter\n");
+  for (int i = 0; i < SEV_COUNT; i++)
+    buf_printf(&b, "lp0_alerts_total{severity=\"%s\"} %llu\n", det_sev_name(i), d->alerts_by_sev[i]);
+  buf_printf(&b, "# HELP lp0_queue_batches Batches waiting for or in detection.\n# TYPE lp0_queue_batches gauge\nlp0_queue_batches %zu\n", wrk_pending(d->pool));
+  buf_printf(&b, "# HELP lp0_dedup_windows Open dedup windows.\n# TYPE lp0_dedup_windows gauge\nlp0_dedup_windows %zu\n", d->dedup.windows.len);
+  const struct det_set *set = wrk_detections(d->pool);
+  buf_printf(&b, "# HELP lp0_detections Detections loaded.\n# TYPE lp0_detections gauge\nlp0_detections %zu\n", set->dets.len);
+  httpd_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+  buf_free(&b);
+}
+
+static void dmn_on_request(struct httpd_req *req, void *ud) {
+  struct dmn *d = ud;
+  if (d->stopping) {
+    httpd_add_header(req, "Retry-After", "5");
+    respond_json(req, 503, "{\"error\":\"shutting down\"}");
+    return;
+  }
+  if (strncmp(req->path, "/ingest/", 8) == 0) {
+    d->requests++;
+    handle_ingest(d, req, req->path + 8);
+  } else if (strcmp(req->path, "/healthz") == 0) {
+    respond_json(req, 200, "{\"status\":\"ok\",\"detections\":%zu}",
+                 wrk_detections(d->pool)->dets.len);
+  } else if (strcmp(req->path, "/metrics") == 0) {
+    handle_metrics(d, req);
+  } else {
+    respond_json(req, 404, "{\"error\":\"no such path (POST /ingest/<source>, GET /healthz, GET /metrics)\"}");
+  }
+}
+
+/* }============================================================ */
+
+/* {===================== start and stop ===================== */
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+static void dmn_on_pool_closed(void *ud) {
+  struct dmn *d = ud;
+  d->pool = NULL;
+  if (d->store && store_in_transaction(d->store) && store_commit(d->store) != 0)
+    log_error("store commit at exit: %s", store_errmsg(d->store));
+  uv_close((uv_handle_t *)&d->tick, on_handle_closed);
+  uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
+  uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+}
+
+static void dmn_on_http_closed(void *ud) {
+  struct dmn *d = ud;
+  d->http = NULL;
+  wrk_pool_close(d->pool, dmn_on_pool_closed, d); /* every request was answered */
+}
+
+static void dmn_on_signal(uv_signal_t *h, int signum) {
+  struct dmn *d = h->data;
+  if (d->stopping) return;
+  d->stopping = true;
+  log_info("%s: draining and stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  if (d->http) httpd_close(d->http, dmn_on_http_closed, d);
+}
+
+/* Event time rarely stands still in production, but a quiet source would leave windows
+ * open for ever: let the wall clock close them too. */
+static void dmn_on_tick(uv_timer_t *t) {
+  struct dmn *d = t->data;
+  if (d->dedup.nheap == 0) return;
+  bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
+  dedup_advance(&d->dedup, clk_now());
+  if (own && store_commit(d->store) != 0) log_error("store commit: %s", store_errmsg(d->store));
+}
+
+static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (!colon || colon == s) return -1;
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p < 0 || p > 65535) return -1;
+  snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
+  *port = (int)p;
+  return 0;
+}
+
+static int open_store(struct dmn *d) {
+  char *err = NULL, *path = xasprintf("%s/lp0.db", d->o->state_dir);
+  mkdir(d->o->state_dir, 0700); /* STORE_MKDIR makes one level; this makes ./var */
+  int rc = store_open(path, STORE_MKDIR, &d->store, &err);
+  if (rc != 0) log_error("%s", err ? err : "cannot open the store");
+  free(err);
+  free(path);
+  return rc;
+}
+
+static int start(struct dmn *d) {
+  const struct dmn_opts *o = d->o;
+  char host[256], *err = NULL;
+  int port, rc;
+  if (parse_listen(o->listen, host, sizeof host, &port) != 0) {
+    log_error("--listen %s: expected HOST:PORT", o->listen);
+    return 2;
+  }
+  if (open_store(d) != 0) return 2;
+  if ((rc = wrk_pool_new(&d->loop, o->workers, o->detections, o->ndetections, dmn_on_batch, d,
+                         &d->pool, &err)) != 0) {
+    log_error("detections: %s", err ? err : "cannot start the workers");
+    free(err);
+    return 2;
+  }
+  dedup_init(&d->dedup, NULL, d);
+  d->dedup.on_threshold = dmn_on_threshold;
+  struct httpd_config hc = {0};
+  hc.host = host;
+  hc.port = port;
+  hc.on_request = dmn_on_request;
+  hc.ud = d;
+  if ((rc = httpd_open(&d->loop, &hc, &d->http)) != 0) {
+    log_error("listen on %s: %s", o->listen, rc < 0 && rc > -4096 ? uv_strerror(rc) : "failed");
+    d->http = NULL;
+    return 2;
+  }
+  if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 && strcmp(host, "[::1]") != 0 &&
+      strcmp(host, "localhost") != 0)
+    log_warn("listening on %s without authentication: the embedded defaults are meant for loopback", host);
+  if (uv_signal_start(&d->sigint, dmn_on_signal, SIGINT) != 0 ||
+      uv_signal_start(&d->sigterm, dmn_on_signal, SIGTERM) != 0 ||
+      uv_timer_start(&d->tick, dmn_on_tick, 1000, 1000) != 0)
+    return 2;
+  if (o->port_file) {
+    FILE *f = fopen(o->port_file, "w");
+    if (!f || fprintf(f, "%d\n", httpd_port(d->http)) < 0 || fclose(f) != 0) {
+      log_error("%s: cannot write the port file", o->port_file);
+      return 2;
+    }
+  }
+  log_info("listening on %s:%d, %zu detections, %d workers, state in %s", host,
+           httpd_port(d->http), wrk_detections(d->pool)->dets.len, o->workers, store_path(d->store));
+  return 0;
+}
+
+int dmn_run(const struct dmn_opts *o) {
+  struct dmn *d = xcalloc(1, sizeof *d);
+  d->o = o;
+  d->exit_code = 0;
+  if (uv_loop_init(&d->loop) != 0) {
+    free(d);
+    return 2;
+  }
+  d->alert_log = stderr;
+  if (o->alert_log && strcmp(o->alert_log, "-") != 0 && !(d->alert_log = fopen(o->alert_log, "a"))) {
+    log_error("%s: cannot open the alert log: %s", o->alert_log, strerror(errno));
+    d->alert_log = stderr;
+  }
+  d->alert_tty = isatty(fileno(d->alert_log));
+  /* Handles first: whatever fails later, closing them is always possible. */
+  if (uv_signal_init(&d->loop, &d->sigint) != 0 || uv_signal_init(&d->loop, &d->sigterm) != 0 ||
+      uv_timer_init(&d->loop, &d->tick) != 0) {
+    log_error("cannot set up the event loop");
+    free(d);
+    return 2;
+  }
+  d->sigint.data = d->sigterm.data = d->tick.data = d;
+  int rc = start(d);
+  if (rc != 0) { /* unwind in the same order as a stop */
+    d->exit_code = rc;
+    d->stopping = true;
+    if (d->http) httpd_close(d->http, dmn_on_http_closed, d);
+    else if (d->pool) wrk_pool_close(d->pool, dmn_on_pool_closed, d);
+    else dmn_on_pool_closed(d);
+  }
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  dedup_free(&d->dedup);
+  store_close(d->store);
+  if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
+  if (d->alert_log != stderr) fclose(d->alert_log);
+  int code = d->exit_code;
+  free(d);
+  return code;
+}
+
+/* }============================================================ */
