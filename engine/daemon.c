@@ -7,8 +7,9 @@
  * lost. Alerts are raised when a window reaches its threshold (responders should not wait
  * for the window to close), stored, and written to the alert log.
  *
- * Not yet here (docs/deployment.md lists them): the Lua config file, log tailing,
- * request authentication, gzip bodies, reload, restoring dedup windows after a restart.
+ * Open dedup windows are saved with each commit and restored at start, so thresholds
+ * carry across restarts. Not yet here (docs/deployment.md lists them): the Lua config
+ * file, log tailing, request authentication, gzip bodies, reload.
  * SPDX-License-Identifier: MIT
  */
 #include "daemon.h"
@@ -140,7 +141,85 @@ static void escape(const char *s, char *out, size_t outlen) {
   out[j] = '\0';
 }
 
+/* Writes the windows changed since the last save, and the watermark, into the open
+ * transaction: after a restart thresholds and dedup carry on where they were. */
+static void save_windows(struct dmn *d) {
+  const struct det_set *set = wrk_detections(d->pool);
+  for (size_t i = 0; i < d->dedup.nheap; i++) {
+    struct dedup_window *w = d->dedup.heap[i];
+    if (!w->dirty) continue;
+    const struct det *det = set->dets.items[w->det];
+    if (store_window_put(d->store, w, det->id) != 0) {
+      d->store_errors++;
+      log_error("saving a dedup window of %s: %s", det->id, store_errmsg(d->store));
+      continue;
+    }
+    w->dirty = false;
+    w->saved = true;
+  }
+  if (d->dedup.have_watermark) {
+    char v[32];
+    snprintf(v, sizeof v, "%.3f", d->dedup.watermark);
+    if (store_meta_set(d->store, "dedup_watermark", v) != 0) d->store_errors++;
+  }
+}
+
+static void dmn_on_close(const struct dedup_window *w, void *ud) {
+  struct dmn *d = ud;
+  if (!w->saved || !d->pool) return;
+  const struct det *det = wrk_detections(d->pool)->dets.items[w->det];
+  char *key = store_window_key(det->id, w->first->dedup);
+  if (store_window_delete(d->store, key) != 0) d->store_errors++;
+  free(key);
+}
+
+struct restore_ctx {
+  struct dmn *d;
+  struct vec stale; /* keys of windows whose detection is gone */
+  size_t restored;
+};
+
+static int restore_window(const struct store_window *row, void *ud) {
+  struct restore_ctx *c = ud;
+  const struct det_set *set = wrk_detections(c->d->pool);
+  const struct det *det = hmap_get(&set->ids, row->detection, strlen(row->detection));
+  struct dedup_window *w = NULL;
+  if (!det || store_window_to_dedup(c->d->store, row, det->index,
+                                    det_set_logtype(set, det->log_types[0]), &w) != 0) {
+    vec_push(&c->stale, xstrdup(row->key));
+    return 0;
+  }
+  w->threshold = det->threshold; /* the detection as loaded now decides */
+  dedup_restore(&c->d->dedup, w);
+  c->restored++;
+  return 0;
+}
+
+static int restore_windows(struct dmn *d) {
+  struct restore_ctx c = {d, {0}, 0};
+  char *wm = NULL;
+  int rc = store_window_load_all(d->store, restore_window, &c);
+  if (rc == 0 && c.stale.len && store_begin(d->store) == 0) {
+    for (size_t i = 0; i < c.stale.len; i++) store_window_delete(d->store, c.stale.items[i]);
+    rc = store_commit(d->store);
+  }
+  for (size_t i = 0; i < c.stale.len; i++) free(c.stale.items[i]);
+  vec_free(&c.stale);
+  if (rc == 0 && store_meta_get(d->store, "dedup_watermark", &wm) == 0 && wm) {
+    double t = atof(wm);
+    if (!d->dedup.have_watermark || t > d->dedup.watermark) {
+      d->dedup.watermark = t;
+      d->dedup.have_watermark = true;
+    }
+  }
+  free(wm);
+  if (rc != 0) log_error("restoring dedup windows: %s", store_errmsg(d->store));
+  else if (c.restored) log_info("restored %zu open dedup windows", c.restored);
+  return rc;
+}
+
 static void finish_request(struct dmn *d, struct dmn_req *r) {
+  if (store_in_transaction(d->store)) save_windows(d);
   if (store_in_transaction(d->store) && store_commit(d->store) != 0) {
     d->store_errors++;
     log_error("store commit: %s", store_errmsg(d->store));
@@ -331,7 +410,12 @@ static void dmn_on_pool_closed(void *ud) {
 static void dmn_on_http_closed(void *ud) {
   struct dmn *d = ud;
   d->http = NULL;
-  wrk_pool_close(d->pool, dmn_on_pool_closed, d); /* every request was answered */
+  wrk_pool_drain(d->pool); /* every request was answered */
+  if (store_in_transaction(d->store) || store_begin(d->store) == 0) {
+    save_windows(d); /* open windows survive the restart */
+    if (store_commit(d->store) != 0) log_error("store commit at exit: %s", store_errmsg(d->store));
+  }
+  wrk_pool_close(d->pool, dmn_on_pool_closed, d);
 }
 
 static void dmn_on_signal(uv_signal_t *h, int signum) {
@@ -349,6 +433,7 @@ static void dmn_on_tick(uv_timer_t *t) {
   if (d->dedup.nheap == 0) return;
   bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
   dedup_advance(&d->dedup, clk_now());
+  if (own) save_windows(d);
   if (own && store_commit(d->store) != 0) log_error("store commit: %s", store_errmsg(d->store));
 }
 
@@ -390,6 +475,8 @@ static int start(struct dmn *d) {
   }
   dedup_init(&d->dedup, NULL, d);
   d->dedup.on_threshold = dmn_on_threshold;
+  d->dedup.on_close = dmn_on_close;
+  if (restore_windows(d) != 0) return 2;
   struct httpd_config hc = {0};
   hc.host = host;
   hc.port = port;

@@ -84,6 +84,7 @@ static void heap_remove(struct dedup *d, struct dedup_window *w) {
 
 static void close_window(struct dedup *d, struct dedup_window *w) {
   hmap_del(&d->windows, w->key, strlen(w->key));
+  if (d->on_close) d->on_close(w, d->ud);
   bool alert = (w->use_unique ? (unsigned long long)w->distinct : w->count) >=
                (unsigned long long)w->threshold;
   if (alert) {
@@ -108,6 +109,32 @@ void dedup_flush(struct dedup *d) {
   while (d->nheap) close_window(d, heap_pop(d));
 }
 
+static void heap_push(struct dedup *d, struct dedup_window *w) {
+  if (d->nheap == d->capheap) {
+    d->capheap = d->capheap ? d->capheap * 2 : 64;
+    d->heap = xrealloc(d->heap, d->capheap * sizeof *d->heap);
+  }
+  d->heap[d->nheap] = w;
+  sift_up(d, d->nheap++);
+}
+
+void dedup_restore(struct dedup *d, struct dedup_window *w) {
+  size_t klen = strlen(w->key);
+  void **slot = hmap_put(&d->windows, w->key, klen);
+  if (*slot) {
+    window_free(w);
+    return;
+  }
+  *slot = w;
+  w->saved = true;
+  w->dirty = false;
+  if (!d->have_watermark || w->last_seen > d->watermark) {
+    d->watermark = w->last_seen;
+    d->have_watermark = true;
+  }
+  heap_push(d, w);
+}
+
 void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) {
   if (m->time < 0) m->time = d->have_watermark ? d->watermark : 0;
   else dedup_advance(d, m->time);
@@ -125,13 +152,8 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) 
     w->use_unique = m->unique != NULL;
     hmap_init(&w->uniques);
     *hmap_put(&d->windows, key, klen) = w;
-    if (d->nheap == d->capheap) {
-      d->capheap = d->capheap ? d->capheap * 2 : 64;
-      d->heap = xrealloc(d->heap, d->capheap * sizeof *d->heap);
-    }
-    d->heap[d->nheap] = w;
     w->first = m;
-    sift_up(d, d->nheap++);
+    heap_push(d, w);
     m = NULL;
   } else if (m->time >= w->end) {
     /* The window's time is over but it is still open for late events: this match starts
@@ -147,6 +169,7 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) 
     if (m->time > w->last_seen) w->last_seen = m->time;
   }
   w->count++;
+  w->dirty = true;
   const char *u = m ? m->unique : w->first->unique;
   if (u) {
     void **slot = hmap_put(&w->uniques, u, strlen(u));

@@ -29,6 +29,8 @@ struct dedup_window {
   int threshold;
   bool use_unique, alerted;
   long long alert_id; /* the caller's, e.g. the store row of the alert raised at threshold */
+  bool dirty;         /* changed since the caller last cleared it (persistence) */
+  bool saved;         /* the caller persisted it at least once */
   size_t _heap;
 };
 
@@ -47,6 +49,7 @@ struct dedup {
   bool have_watermark;
   dedup_alert_cb on_alert;
   dedup_threshold_cb on_threshold; /* optional; set after dedup_init */
+  void (*on_close)(const struct dedup_window *w, void *ud); /* optional: every closed window */
   void *ud;
   unsigned long long alerts, dropped; /* windows closed as alerts / under threshold */
 };
@@ -61,6 +64,10 @@ void dedup_free(struct dedup *d);
 /* Adds a match (taken: freed by dedup) for detection det. m->time < 0 means "no event
  * time": the match takes the current watermark. */
 void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m);
+/* Puts back a window saved before a restart (taken). Its key must be in dedup.c's format
+ * (store_window_to_dedup makes it so); a window with the same key already open wins and w
+ * is freed. */
+void dedup_restore(struct dedup *d, struct dedup_window *w);
 /* Moves event time forward to t, closing windows that end at or before it. */
 void dedup_advance(struct dedup *d, double t);
 /* Closes every open window (end of input). */

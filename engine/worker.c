@@ -180,9 +180,13 @@ static void wrk_on_close(uv_handle_t *h) {
   if (cb) cb(ud);
 }
 
-void wrk_pool_close(struct wrk_pool *p, wrk_closed_cb closed, void *ud) {
+void wrk_pool_drain(struct wrk_pool *p) {
   stop_threads(p); /* threads finish the queue before they see `stop` with nothing left */
   wrk_on_async(&p->async);
+}
+
+void wrk_pool_close(struct wrk_pool *p, wrk_closed_cb closed, void *ud) {
+  wrk_pool_drain(p);
   p->closed = closed;
   p->closed_ud = ud;
   uv_close((uv_handle_t *)&p->async, wrk_on_close);

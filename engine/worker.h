@@ -33,6 +33,9 @@ void wrk_submit(struct wrk_pool *p, struct batch *b);
 size_t wrk_pending(const struct wrk_pool *p);
 /* The detections (metadata only: ids, thresholds...) of worker 0. Loop thread only. */
 const struct det_set *wrk_detections(const struct wrk_pool *p);
+/* Finishes the queued batches (handing them back through the done callback) and stops
+ * the threads; the detections stay readable until wrk_pool_close. Loop thread only. */
+void wrk_pool_drain(struct wrk_pool *p);
 /* Finishes the queued batches (handing them back), stops the threads and frees the pool
  * once its handle is closed; then calls closed (may be NULL). */
 void wrk_pool_close(struct wrk_pool *p, wrk_closed_cb closed, void *ud);

@@ -183,6 +183,32 @@ class DaemonTest(unittest.TestCase):
         status, _ = self.d.post("cloudtrail", b"x" * (17 * 1024 * 1024))
         self.assertEqual(status, 413)
 
+    def restart(self, kill=False):
+        if kill:
+            self.d.proc.kill()  # SIGKILL: no chance to save anything at exit
+            self.d.proc.wait()
+            self.d.stderr.close()
+        else:
+            self.assertEqual(self.d.stop(), 0)
+        os.remove(self.d.port_file)
+        self.d = Daemon(self.tmp, os.path.join(self.tmp, "detections"))
+
+    def test_threshold_carries_across_a_restart(self):
+        body = "\n".join(json.dumps(event(t="2024-10-31T08:0%d:00Z" % i)) for i in range(2))
+        self.assertEqual(self.d.post("cloudtrail", body)[0], 200)
+        self.restart()
+        self.assertIn("restored 1 open dedup windows", self.d.log())
+        self.assertEqual(self.d.post("cloudtrail", event(t="2024-10-31T08:05:00Z"))[0], 200)
+        alerts = self.d.alerts()
+        self.assertEqual([(a["title"], a["count"]) for a in alerts], [("hit by bob", 3)])
+
+    def test_acknowledged_matches_survive_kill_9(self):
+        body = "\n".join(json.dumps(event(t="2024-10-31T08:0%d:00Z" % i)) for i in range(2))
+        self.assertEqual(self.d.post("cloudtrail", body)[0], 200)
+        self.restart(kill=True)
+        self.assertEqual(self.d.post("cloudtrail", event(t="2024-10-31T08:05:00Z"))[0], 200)
+        self.assertEqual(len(self.d.alerts()), 1)
+
     def test_sample_log_and_sigterm_drains(self):
         with open(SAMPLE, "rb") as f:
             status, body = self.d.post("auto", f.read())
