@@ -70,7 +70,8 @@ int main(void) {
   /* batches still queued at close are finished and handed back */
   for (unsigned long long i = 40; i < 45; i++) {
     struct batch *b = batch_new(i, "test");
-    batch_add(b, "{\"eventVersion\":\"1\",\"eventSource\":\"s\",\"eventName\":\"Hit\"}", 59, 1);
+    const char *hit = "{\"eventVersion\":\"1\",\"eventSource\":\"s\",\"eventName\":\"Hit\"}";
+    batch_add(b, hit, strlen(hit), 1);
     wrk_submit(p, b);
   }
   wrk_pool_close(p, on_closed, &s);
