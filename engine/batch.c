@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dedup.h"
 #include "json.h"
 #include "logtype.h"
 
@@ -126,3 +127,19 @@ void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
   }
 }
 
+
+void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd) {
+  for (size_t i = 0; i < b->matches.len; i++) {
+    struct det_match *m = b->matches.items[i];
+    const struct det *d = set->dets.items[m->det];
+    b->matches.items[i] = NULL;
+    if (!d->create_alert) {
+      det_match_free(m);
+      continue;
+    }
+    if (m->time_inferred && dd->have_watermark && dd->watermark > m->time) m->time = dd->watermark;
+    dedup_observe(dd, d, m);
+  }
+  b->matches.len = 0;
+  if (b->max_time >= 0) dedup_advance(dd, b->max_time);
+}

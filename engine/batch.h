@@ -55,4 +55,11 @@ void batch_error(struct batch *b, char *msg);
  * sequence number and the event text (the record as received when it is one event). */
 void batch_eval(struct batch *b, struct det_set *set, const char *log_type);
 
+struct dedup;
+/* Hands the batch's matches, in order, to dedup (the caller's, on its own thread): signals
+ * (create_alert = false) are dropped, a match without event time takes the latest time
+ * seen, and event time then moves to the batch's latest. Leaves the batch without
+ * matches. set gives the detections' metadata. */
+void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd);
+
 #endif

@@ -258,20 +258,7 @@ static void dmn_on_batch(struct batch *b, void *ud) {
     d->store_errors++;
     log_error("store begin: %s", store_errmsg(d->store));
   }
-  for (size_t i = 0; i < b->matches.len; i++) {
-    struct det_match *m = b->matches.items[i];
-    const struct det *det = set->dets.items[m->det];
-    b->matches.items[i] = NULL;
-    if (!det->create_alert) {
-      det_match_free(m);
-      continue;
-    }
-    if (m->time_inferred && d->dedup.have_watermark && d->dedup.watermark > m->time)
-      m->time = d->dedup.watermark;
-    dedup_observe(&d->dedup, det, m);
-  }
-  b->matches.len = 0;
-  if (b->max_time >= 0) dedup_advance(&d->dedup, b->max_time);
+  batch_merge(b, set, &d->dedup);
   batch_free(b);
   if (--r->outstanding == 0) finish_request(d, r);
 }

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "json_lua.h"
 #include "vm.h"
 
 struct evl_proxy {
@@ -34,14 +35,7 @@ static void push_node(lua_State *L, const cJSON *n) {
   switch (n->type & 0xFF) {
   case cJSON_False: lua_pushboolean(L, 0); break;
   case cJSON_True: lua_pushboolean(L, 1); break;
-  case cJSON_Number: {
-    double d = n->valuedouble;
-    if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-    break;
-  }
+  case cJSON_Number: json_lua_push_number(L, n->valuedouble); break;
   case cJSON_String:
   case cJSON_Raw: lua_pushstring(L, n->valuestring); break;
   case cJSON_Array:

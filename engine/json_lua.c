@@ -352,19 +352,19 @@ cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen) {
   return convert(L, idx, 0, err, errlen);
 }
 
+void json_lua_push_number(lua_State *L, double d) {
+  if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+    lua_pushinteger(L, (lua_Integer)d);
+  else
+    lua_pushnumber(L, d);
+}
+
 void json_lua_push(lua_State *L, const cJSON *n) {
   luaL_checkstack(L, 4, "JSON nested too deeply");
   switch (n->type & 0xFF) {
   case cJSON_False: lua_pushboolean(L, 0); break;
   case cJSON_True: lua_pushboolean(L, 1); break;
-  case cJSON_Number: {
-    double d = n->valuedouble;
-    if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-    break;
-  }
+  case cJSON_Number: json_lua_push_number(L, n->valuedouble); break;
   case cJSON_String:
   case cJSON_Raw: lua_pushstring(L, n->valuestring); break;
   case cJSON_Array: {

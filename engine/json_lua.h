@@ -21,6 +21,9 @@ cJSON *json_lua_to_cjson(lua_State *L, int idx, char *err, size_t errlen);
  * of memory errors from lua_checkstack). [-0, +0, -] */
 struct buf;
 int json_lua_encode_buf(lua_State *L, int idx, struct buf *out, char *err, size_t errlen);
+/* Pushes a JSON number: an integer when it is integral and |v| <= 2^53, else a float.
+ * [-0, +1, -] */
+void json_lua_push_number(lua_State *L, double v);
 /* Pushes node as plain Lua tables (arrays marked with json.array). [-0, +1, m] */
 void json_lua_push(lua_State *L, const cJSON *node);
 /* Opens the `json` module: encode, decode, array. [-0, +1, m] */

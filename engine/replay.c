@@ -92,20 +92,7 @@ static void merge_batch(struct replay *rp, struct batch *b) {
   for (size_t i = 0; i < b->errors.len; i++) {
     if (rp->reported++ < 10) log_warn("%s", (char *)b->errors.items[i]);
   }
-  for (size_t i = 0; i < b->matches.len; i++) {
-    struct det_match *m = b->matches.items[i];
-    const struct det *d = rp->meta->dets.items[m->det];
-    b->matches.items[i] = NULL;
-    if (!d->create_alert) {
-      det_match_free(m);
-      continue;
-    }
-    if (m->time_inferred && rp->dedup.have_watermark && rp->dedup.watermark > m->time)
-      m->time = rp->dedup.watermark;
-    dedup_observe(&rp->dedup, d, m);
-  }
-  b->matches.len = 0;
-  if (b->max_time >= 0) dedup_advance(&rp->dedup, b->max_time);
+  batch_merge(b, rp->meta, &rp->dedup);
 }
 
 /* }============================================================ */
