@@ -8,8 +8,9 @@
  * for the window to close), stored, and written to the alert log.
  *
  * Open dedup windows are saved with each commit and restored at start, so thresholds
- * carry across restarts. Not yet here (docs/deployment.md lists them): the Lua config
- * file, log tailing, request authentication, gzip bodies, reload.
+ * carry across restarts. Sources, authentication and limits come from the configuration
+ * (config.c); bodies are decoded by ingest.c. Not yet here (docs/deployment.md): log
+ * tailing, reload.
  * SPDX-License-Identifier: MIT
  */
 #include "daemon.h"
@@ -25,8 +26,10 @@
 #include "alert.h"
 #include "batch.h"
 #include "clock.h"
+#include "config.h"
 #include "dedup.h"
 #include "httpd.h"
+#include "ingest.h"
 #include "json.h"
 #include "log.h"
 #include "logtype.h"
@@ -34,19 +37,9 @@
 #include "util.h"
 #include "worker.h"
 
-struct dmn_source {
-  const char *name;
-  const char *log_type; /* NULL: classify by shape */
-};
-
-/* The embedded defaults: one webhook source per bundled log type, and one that
- * classifies. */
-static const struct dmn_source default_sources[] = {
-    {"cloudtrail", LT_CLOUDTRAIL}, {"okta", LT_OKTA}, {"github", LT_GITHUB}, {"auto", NULL}};
-#define NSOURCES (sizeof default_sources / sizeof *default_sources)
-
 struct dmn {
-  const struct dmn_opts *o;
+  const struct cfg *cfg;
+  const char *port_file;
   uv_loop_t loop;
   uv_signal_t sigint, sigterm;
   uv_timer_t tick;
@@ -263,58 +256,84 @@ static void dmn_on_batch(struct batch *b, void *ud) {
   if (--r->outstanding == 0) finish_request(d, r);
 }
 
-/* Splits a body into batches: one JSON document (object, array, Records...) is one
- * record; anything else is NDJSON, one record per non-blank line. */
-static int submit_body(struct dmn *d, struct dmn_req *r, const struct dmn_source *src,
-                       const char *body, size_t len) {
-  size_t errpos;
-  cJSON *whole = json_parse(body, len, &errpos);
-  struct batch *b = batch_new(d->batch_no++, src->name);
-  b->owner = r;
-  b->log_type = src->log_type;
+/* Checks the source's credentials on the raw request. Returns 0, or answers and returns -1. */
+static int authenticate(struct httpd_req *req, const struct cfg_source *src) {
+  const struct cfg_auth *a = &src->auth;
+  enum ingest_auth r = INGEST_AUTH_OK;
+  const char *h = a->header ? httpd_req_header(req, a->header) : NULL;
+  switch (a->type) {
+  case CFG_AUTH_NONE: return 0;
+  case CFG_AUTH_BEARER: r = ingest_auth_bearer(h, a->secret); break;
+  case CFG_AUTH_HMAC:
+    r = ingest_auth_hmac_hex(h, NULL, a->secret, a->secret_len, req->body, req->body_len);
+    break;
+  case CFG_AUTH_GITHUB: r = ingest_auth_github(h, a->secret, a->secret_len, req->body, req->body_len); break;
+  case CFG_AUTH_SLACK:
+    r = ingest_auth_slack(h, httpd_req_header(req, "X-Slack-Request-Timestamp"), a->secret,
+                          a->secret_len, req->body, req->body_len, (long long)clk_now(),
+                          (long long)a->window);
+    break;
+  }
+  if (r == INGEST_AUTH_OK) return 0;
+  if (ingest_auth_status(r) == 401) httpd_add_header(req, "WWW-Authenticate", "Bearer");
+  respond_json(req, ingest_auth_status(r), "{\"error\":\"%s\"}", ingest_auth_reason(r));
+  return -1;
+}
+
+/* Hands the decoded records to the workers in batches. Returns the number of batches. */
+static int submit_records(struct dmn *d, struct dmn_req *r, const struct cfg_source *src,
+                          const struct ingest_result *res) {
+  struct batch *b = NULL;
   int batches = 0;
-  if (whole) {
-    cJSON_Delete(whole);
-    batch_add(b, body, len, 1);
-  } else {
-    unsigned long line = 1;
-    for (const char *p = body, *end = body + len; p < end; line++) {
-      const char *nl = memchr(p, '\n', (size_t)(end - p));
-      size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-      size_t k = n;
-      while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == ' ' || p[k - 1] == '\t')) k--;
-      size_t s = 0;
-      while (s < k && (p[s] == ' ' || p[s] == '\t')) s++;
-      if (s < k) {
-        batch_add(b, p + s, k - s, line);
-        if (batch_full(b)) {
-          r->outstanding++, batches++;
-          wrk_submit(d->pool, b);
-          b = batch_new(d->batch_no++, src->name);
-          b->owner = r;
-          b->log_type = src->log_type;
-        }
-      }
-      p = nl ? nl + 1 : end;
+  for (size_t i = 0; i < res->nrecs; i++) {
+    const struct ingest_record *rec = &res->recs[i];
+    if (!b) {
+      b = batch_new(d->batch_no++, src->name);
+      b->owner = r;
+      b->log_type = src->log_type;
+    }
+    if (rec->text) {
+      batch_add(b, rec->text, rec->len, rec->line);
+    } else {
+      char *text = json_print(rec->json);
+      batch_add(b, text, strlen(text), rec->line);
+      free(text);
+    }
+    if (batch_full(b)) {
+      r->outstanding++, batches++;
+      wrk_submit(d->pool, b);
+      b = NULL;
     }
   }
-  if (b->n) {
+  if (b) {
     r->outstanding++, batches++;
     wrk_submit(d->pool, b);
-  } else {
-    batch_free(b);
   }
   return batches;
 }
 
+static const struct cfg_source *find_source(const struct dmn *d, const char *name) {
+  for (size_t i = 0; i < d->cfg->nsources; i++) {
+    const struct cfg_source *src = &d->cfg->sources[i];
+    if (src->type == CFG_SOURCE_WEBHOOK && strcmp(src->name, name) == 0) return src;
+  }
+  return NULL;
+}
+
 static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name) {
-  const struct dmn_source *src = NULL;
-  for (size_t i = 0; i < NSOURCES; i++)
-    if (strcmp(default_sources[i].name, name) == 0) src = &default_sources[i];
+  const struct cfg_source *src = find_source(d, name);
   if (!src) {
     char msg[128];
     escape(name, msg, sizeof msg);
     respond_json(req, 404, "{\"error\":\"unknown source '%s'\"}", msg);
+    return;
+  }
+  const char *challenge = httpd_req_header(req, "x-okta-verification-challenge");
+  if (strcmp(req->method, "GET") == 0 && challenge) { /* Okta's one-time verification */
+    if (authenticate(req, src) != 0) return;
+    char *body = ingest_okta_verification(challenge);
+    httpd_respond(req, 200, "application/json", body, strlen(body));
+    free(body);
     return;
   }
   if (strcmp(req->method, "POST") != 0) {
@@ -322,19 +341,44 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
     respond_json(req, 405, "{\"error\":\"use POST\"}");
     return;
   }
-  const char *enc = httpd_req_header(req, "Content-Encoding");
-  if (enc && strcmp(enc, "identity") != 0) {
-    respond_json(req, 415, "{\"error\":\"Content-Encoding not supported\"}");
+  if (authenticate(req, src) != 0) return;
+  d->bytes += req->body_len;
+  struct ingest_result res;
+  int rc = ingest_decode(req->body, req->body_len, httpd_req_header(req, "Content-Type"),
+                         httpd_req_header(req, "Content-Encoding"), NULL, &res);
+  if (rc != 0) {
+    respond_json(req, ingest_http_status(rc), "{\"error\":\"%s\"}", ingest_strerror(rc));
+    ingest_result_free(&res);
     return;
   }
-  d->bytes += req->body_len;
+  if (res.kind == INGEST_KIND_SNS_CONFIRM) {
+    log_warn("source %s: SNS subscription confirmation for %s: confirm it by visiting %s",
+             src->name, res.topic_arn ? res.topic_arn : "?", res.subscribe_url);
+    respond_json(req, 200, "{\"accepted\":0,\"subscription\":\"logged\"}");
+    ingest_result_free(&res);
+    return;
+  }
   struct dmn_req *r = xcalloc(1, sizeof *r);
   r->d = d;
   r->req = req;
-  if (submit_body(d, r, src, req->body, req->body_len) == 0) {
-    free(r);
-    respond_json(req, 400, "{\"error\":\"empty body: send a JSON object, array or NDJSON\"}");
+  r->parse_errors = res.nerrors;
+  d->parse_errors += res.nerrors;
+  if (res.nerrs_kept) {
+    const struct ingest_error *e = &res.errs[0];
+    r->first_error = xasprintf("%s:%lu: %s (byte %zu)", src->name, e->line, e->msg, e->pos + 1);
+    log_warn("%s", r->first_error);
   }
+  int batches = submit_records(d, r, src, &res);
+  size_t skipped = res.skipped;
+  ingest_result_free(&res);
+  if (batches > 0) return; /* answered when the last batch is merged */
+  if (r->parse_errors || skipped) { /* nothing to evaluate: answer now */
+    finish_request(d, r);
+    return;
+  }
+  respond_json(req, 400, "{\"error\":\"no events in the body: send a JSON object, array or NDJSON\"}");
+  free(r->first_error);
+  free(r);
 }
 
 static void handle_metrics(struct dmn *d, struct httpd_req *req) {
@@ -424,20 +468,9 @@ static void dmn_on_tick(uv_timer_t *t) {
   if (own && store_commit(d->store) != 0) log_error("store commit: %s", store_errmsg(d->store));
 }
 
-static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
-  const char *colon = strrchr(s, ':');
-  if (!colon || colon == s) return -1;
-  char *end;
-  long p = strtol(colon + 1, &end, 10);
-  if (*end || p < 0 || p > 65535) return -1;
-  snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
-  *port = (int)p;
-  return 0;
-}
-
 static int open_store(struct dmn *d) {
-  char *err = NULL, *path = xasprintf("%s/lp0.db", d->o->state_dir);
-  mkdir(d->o->state_dir, 0700); /* STORE_MKDIR makes one level; this makes ./var */
+  char *err = NULL, *path = xasprintf("%s/lp0.db", d->cfg->state_dir);
+  mkdir(d->cfg->state_dir, 0700); /* STORE_MKDIR makes one level; this makes ./var */
   int rc = store_open(path, STORE_MKDIR, &d->store, &err);
   if (rc != 0) log_error("%s", err ? err : "cannot open the store");
   free(err);
@@ -446,15 +479,22 @@ static int open_store(struct dmn *d) {
 }
 
 static int start(struct dmn *d) {
-  const struct dmn_opts *o = d->o;
+  const struct cfg *c = d->cfg;
   char host[256], *err = NULL;
   int port, rc;
-  if (parse_listen(o->listen, host, sizeof host, &port) != 0) {
-    log_error("--listen %s: expected HOST:PORT", o->listen);
+  if (cfg_parse_listen(c->listen, host, sizeof host, &port) != 0) {
+    log_error("listen %s: expected HOST:PORT", c->listen);
     return 2;
   }
+  for (size_t i = 0; i < c->nsources; i++) {
+    if (c->sources[i].type == CFG_SOURCE_TAIL) {
+      log_error("source %s: log tailing is not available in this build yet (issue: Daemon)",
+                c->sources[i].name);
+      return 2;
+    }
+  }
   if (open_store(d) != 0) return 2;
-  if ((rc = wrk_pool_new(&d->loop, o->workers, o->detections, o->ndetections, dmn_on_batch, d,
+  if ((rc = wrk_pool_new(&d->loop, c->workers, c->detections, c->ndetections, dmn_on_batch, d,
                          &d->pool, &err)) != 0) {
     log_error("detections: %s", err ? err : "cannot start the workers");
     free(err);
@@ -467,46 +507,48 @@ static int start(struct dmn *d) {
   struct httpd_config hc = {0};
   hc.host = host;
   hc.port = port;
+  hc.max_body = c->max_body;
   hc.on_request = dmn_on_request;
   hc.ud = d;
   if ((rc = httpd_open(&d->loop, &hc, &d->http)) != 0) {
-    log_error("listen on %s: %s", o->listen, rc < 0 && rc > -4096 ? uv_strerror(rc) : "failed");
+    log_error("listen on %s: %s", c->listen, rc < 0 && rc > -4096 ? uv_strerror(rc) : "failed");
     d->http = NULL;
     return 2;
   }
-  if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 && strcmp(host, "[::1]") != 0 &&
-      strcmp(host, "localhost") != 0)
-    log_warn("listening on %s without authentication: the embedded defaults are meant for loopback", host);
   if (uv_signal_start(&d->sigint, dmn_on_signal, SIGINT) != 0 ||
       uv_signal_start(&d->sigterm, dmn_on_signal, SIGTERM) != 0 ||
       uv_timer_start(&d->tick, dmn_on_tick, 1000, 1000) != 0)
     return 2;
-  if (o->port_file) {
-    FILE *f = fopen(o->port_file, "w");
+  if (d->port_file) {
+    FILE *f = fopen(d->port_file, "w");
     if (!f || fprintf(f, "%d\n", httpd_port(d->http)) < 0 || fclose(f) != 0) {
-      log_error("%s: cannot write the port file", o->port_file);
+      log_error("%s: cannot write the port file", d->port_file);
       return 2;
     }
   }
-  log_info("listening on %s:%d, %zu detections, %d workers, state in %s", host,
-           httpd_port(d->http), wrk_detections(d->pool)->dets.len, o->workers, store_path(d->store));
+  log_info("listening on %s:%d, %zu detections, %d workers, %zu sources, state in %s%s%s", host,
+           httpd_port(d->http), wrk_detections(d->pool)->dets.len, c->workers, c->nsources,
+           store_path(d->store), c->file ? ", config " : "", c->file ? c->file : "");
   return 0;
 }
 
-int dmn_run(const struct dmn_opts *o) {
+int dmn_run(const struct cfg *cfg, const char *port_file) {
   struct dmn *d = xcalloc(1, sizeof *d);
-  d->o = o;
+  d->cfg = cfg;
+  d->port_file = port_file;
   d->exit_code = 0;
   if (uv_loop_init(&d->loop) != 0) {
     free(d);
     return 2;
   }
   d->alert_log = stderr;
-  if (o->alert_log && strcmp(o->alert_log, "-") != 0 && !(d->alert_log = fopen(o->alert_log, "a"))) {
-    log_error("%s: cannot open the alert log: %s", o->alert_log, strerror(errno));
+  const char *al = cfg->alert_log;
+  if (al && strcmp(al, "stderr") != 0 && strcmp(al, "-") != 0 && !(d->alert_log = fopen(al, "a"))) {
+    log_error("%s: cannot open the alert log: %s", al, strerror(errno));
     d->alert_log = stderr;
   }
-  d->alert_tty = isatty(fileno(d->alert_log));
+  d->alert_tty = cfg->alert_format == CFG_FORMAT_TEXT ||
+                 (cfg->alert_format == CFG_FORMAT_AUTO && isatty(fileno(d->alert_log)));
   /* Handles first: whatever fails later, closing them is always possible. */
   if (uv_signal_init(&d->loop, &d->sigint) != 0 || uv_signal_init(&d->loop, &d->sigterm) != 0 ||
       uv_timer_init(&d->loop, &d->tick) != 0) {

@@ -8,17 +8,11 @@
 
 #include <stddef.h>
 
-struct dmn_opts {
-  const char *listen;    /* "host:port" */
-  const char *state_dir; /* the store is <state_dir>/lp0.db */
-  char **detections;     /* borrowed */
-  size_t ndetections;
-  int workers;
-  const char *port_file; /* when set, the bound port is written there (tests, port 0) */
-  const char *alert_log; /* NULL or "-" = stderr; else a file appended to */
-};
+struct cfg;
 
-/* Runs until SIGINT/SIGTERM; returns the exit code (0 after a clean drain). */
-int dmn_run(const struct dmn_opts *o);
+/* Runs with a validated configuration (config.h; borrowed) until SIGINT/SIGTERM; returns
+ * the exit code (0 after a clean drain, 2 when it cannot start). port_file, when not
+ * NULL, receives the bound port (for listen ports of 0). */
+int dmn_run(const struct cfg *cfg, const char *port_file);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "config.h"
 #include "dedup.h"
 #include "detect.h"
 #include "log.h"
@@ -55,12 +56,14 @@ static const char usage_test[] =
     "  -h, --help            show this help\n";
 
 static const char usage_check[] =
-    "usage: lp0 check [PATH...]\n"
+    "usage: lp0 check [-c FILE] [PATH...]\n"
     "\n"
     "Loads every detection under PATH (default ./detections) without running tests and\n"
     "reports every problem at once as file:line: message: syntax errors, missing id, rule,\n"
     "log_types or default_severity, unknown severities, duplicate ids, malformed match,\n"
-    "non-positive threshold or dedup window. Exit 1 when there is any.\n";
+    "non-positive threshold or dedup window. Exit 1 when there is any.\n"
+    "With -c FILE, also validates the daemon's configuration file and, without PATH,\n"
+    "checks the detections it names.\n";
 
 static const char usage_replay[] =
     "usage: lp0 replay [options] FILE...\n"
@@ -87,12 +90,14 @@ static const char usage_run[] =
     "usage: lp0 run [options]\n"
     "\n"
     "Serves webhook ingest: POST /ingest/<source> with a JSON object, a JSON array, NDJSON,\n"
-    "or CloudTrail {\"Records\": [...]}; sources: cloudtrail, okta, github (log type fixed)\n"
-    "and auto (classified by shape). Answers {\"accepted\": N} once the events are through\n"
+    "CloudTrail {\"Records\": [...]}, EventBridge, CloudWatch Logs, SNS or Okta event hooks,\n"
+    "gzip or not; default sources: cloudtrail, okta, github and auto (classified by shape). Answers {\"accepted\": N} once the events are through\n"
     "detection and their alerts are committed. GET /healthz, GET /metrics (Prometheus).\n"
     "Alerts go to the store (<state-dir>/lp0.db) and the alert log. SIGINT/SIGTERM drain.\n"
     "\n"
     "options:\n"
+    "  -c, --config FILE       the Lua configuration file (docs/configuration.md); without\n"
+    "                          it, the embedded defaults\n"
     "  -l, --listen HOST:PORT  address to serve (default 127.0.0.1:8787; port 0 = any)\n"
     "  -s, --state-dir DIR     where the store lives (default ./var)\n"
     "  -d, --detections DIR    detections to load (repeatable; default ./detections)\n"
@@ -143,10 +148,20 @@ static int cmd_test(int argc, char **argv) {
   return test_run(&o);
 }
 
+static int check_detections(char **paths, size_t n);
+
 static int cmd_check(int argc, char **argv) {
-  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const char *file = NULL;
+  struct cfg cfg;
+  bool have_cfg = false;
   int c;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    if (c == 'c') {
+      file = optarg;
+      continue;
+    }
     if (c == 'h') {
       fputs(usage_check, stdout);
       return 0;
@@ -155,6 +170,23 @@ static int cmd_check(int argc, char **argv) {
   }
   char **paths = optind < argc ? argv + optind : default_paths;
   size_t n = optind < argc ? (size_t)(argc - optind) : 1;
+  if (file) {
+    char err[1024];
+    if (cfg_load(file, &cfg, err, sizeof err) != 0) {
+      printf("%s\n", err);
+      printf("configuration: 1 problem\n");
+      return 1;
+    }
+    have_cfg = true;
+    printf("%s: configuration ok (%zu sources)\n", file, cfg.nsources);
+    if (optind >= argc) paths = cfg.detections, n = cfg.ndetections;
+  }
+  int code = check_detections(paths, n);
+  if (have_cfg) cfg_free(&cfg);
+  return code;
+}
+
+static int check_detections(char **paths, size_t n) {
   char *err = NULL;
   struct det_set *s = det_set_new(paths, n, 0, &err);
   if (!s) {
@@ -238,35 +270,40 @@ static int cmd_replay(int argc, char **argv) {
   return code;
 }
 
+/* Replaces a config string with a copy of v. */
+static void set_str(char **field, const char *v) {
+  free(*field);
+  *field = xstrdup(v);
+}
+
 static int cmd_run(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"listen", required_argument, NULL, 'l'},     {"state-dir", required_argument, NULL, 's'},
-      {"detections", required_argument, NULL, 'd'}, {"workers", required_argument, NULL, 'w'},
-      {"alert-log", required_argument, NULL, 'a'},  {"port-file", required_argument, NULL, 'p'},
-      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-  struct dmn_opts o = {0};
+      {"config", required_argument, NULL, 'c'},     {"listen", required_argument, NULL, 'l'},
+      {"state-dir", required_argument, NULL, 's'},  {"detections", required_argument, NULL, 'd'},
+      {"workers", required_argument, NULL, 'w'},    {"alert-log", required_argument, NULL, 'a'},
+      {"port-file", required_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *file = NULL, *listen = NULL, *state = NULL, *alert_log = NULL, *port_file = NULL;
   struct vec dets = {0};
-  int c, code;
-  o.listen = "127.0.0.1:8787";
-  o.state_dir = "var";
-  o.workers = cpu_count();
-  while ((c = getopt_long(argc, argv, "l:s:d:w:a:p:h", longopts, NULL)) != -1) {
+  long workers = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "c:l:s:d:w:a:p:h", longopts, NULL)) != -1) {
     switch (c) {
-    case 'l': o.listen = optarg; break;
-    case 's': o.state_dir = optarg; break;
+    case 'c': file = optarg; break;
+    case 'l': listen = optarg; break;
+    case 's': state = optarg; break;
     case 'd': vec_push(&dets, optarg); break;
     case 'w': {
       char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 1 || n > 256) {
+      workers = strtol(optarg, &end, 10);
+      if (*end || workers < 1 || workers > 256) {
         vec_free(&dets);
         return usage_error(usage_run, "--workers takes a number from 1 to 256");
       }
-      o.workers = (int)n;
       break;
     }
-    case 'a': o.alert_log = optarg; break;
-    case 'p': o.port_file = optarg; break;
+    case 'a': alert_log = optarg; break;
+    case 'p': port_file = optarg; break;
     case 'h': vec_free(&dets); fputs(usage_run, stdout); return 0;
     default: vec_free(&dets); return usage_error(usage_run, "bad option");
     }
@@ -275,10 +312,34 @@ static int cmd_run(int argc, char **argv) {
     vec_free(&dets);
     return usage_error(usage_run, "run takes no arguments besides options");
   }
-  o.detections = dets.len ? (char **)dets.items : default_paths;
-  o.ndetections = dets.len ? dets.len : 1;
-  code = dmn_run(&o);
+  struct cfg cfg;
+  char err[1024];
+  int code = 2;
+  if (file) {
+    if (cfg_load(file, &cfg, err, sizeof err) != 0) {
+      fprintf(stderr, "lp0: %s\n", err);
+      vec_free(&dets);
+      return 2;
+    }
+  } else {
+    cfg_default(&cfg);
+  }
+  /* Command-line overrides, then validate again (e.g. auth "none" needs a loopback listen). */
+  if (listen) set_str(&cfg.listen, listen);
+  if (state) set_str(&cfg.state_dir, state);
+  if (alert_log) set_str(&cfg.alert_log, alert_log);
+  if (workers) cfg.workers = (int)workers;
+  if (dets.len) {
+    for (size_t i = 0; i < cfg.ndetections; i++) free(cfg.detections[i]);
+    free(cfg.detections);
+    cfg.detections = xcalloc(dets.len, sizeof *cfg.detections);
+    for (size_t i = 0; i < dets.len; i++) cfg.detections[i] = xstrdup(dets.items[i]);
+    cfg.ndetections = dets.len;
+  }
   vec_free(&dets);
+  if (cfg_validate(&cfg, err, sizeof err) != 0) fprintf(stderr, "lp0: %s\n", err);
+  else code = dmn_run(&cfg, port_file);
+  cfg_free(&cfg);
   return code;
 }
 

@@ -34,28 +34,35 @@ tests = { { name = "hit", expect = true, event = { eventName = "Hit" } } }
 """
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def event(name="Hit", user="bob", t="2024-10-31T08:00:00Z"):
     return {"eventVersion": "1.08", "eventSource": "test.amazonaws.com", "eventName": name,
             "eventTime": t, "user": user}
 
 
 class Daemon:
-    def __init__(self, tmp, detections):
+    def __init__(self, tmp, detections, config=None, env=None):
         self.tmp = tmp
         self.state = os.path.join(tmp, "var")
         self.port_file = os.path.join(tmp, "port")
         self.alert_log = os.path.join(tmp, "alerts.ndjson")
         self.stderr = open(os.path.join(tmp, "stderr.log"), "w+")
-        self.proc = subprocess.Popen(
-            [LP0, "run", "--listen", "127.0.0.1:0", "--state-dir", self.state, "-d", detections,
-             "--workers", "2", "--port-file", self.port_file, "--alert-log", self.alert_log],
-            stdout=subprocess.DEVNULL, stderr=self.stderr)
+        cmd = [LP0, "run", "--listen", "127.0.0.1:0", "--state-dir", self.state, "-d", detections,
+               "--workers", "2", "--port-file", self.port_file, "--alert-log", self.alert_log]
+        if config:
+            cmd += ["-c", config]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     env=dict(os.environ, **(env or {})))
         deadline = time.time() + 20
-        while not (os.path.exists(self.port_file) and open(self.port_file).read().strip()):
+        while not (os.path.exists(self.port_file) and read(self.port_file).strip()):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("daemon did not start: " + self.log())
             time.sleep(0.05)
-        self.port = int(open(self.port_file).read())
+        self.port = int(read(self.port_file))
 
     def log(self):
         with open(self.stderr.name) as f:
@@ -151,7 +158,7 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(alerts[0]["title"], "hit by bob")
         self.assertEqual(alerts[0]["severity"], "HIGH")
         self.assertEqual(alerts[0]["count"], 3)
-        logged = [json.loads(l) for l in open(self.d.alert_log) if l.strip()]
+        logged = [json.loads(l) for l in read(self.d.alert_log).splitlines() if l.strip()]
         self.assertEqual([a["detection"] for a in logged], ["Test.Hit"])
 
     def test_below_threshold_no_alert_and_dedup_keys_apart(self):
@@ -216,6 +223,104 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(json.loads(body), {"accepted": 9})
         self.assertEqual(self.d.stop(), 0)
         self.assertIn("draining", self.d.log())
+
+
+CONFIG = """
+sources = {
+  { name = "ct", type = "webhook", log_type = "AWS.CloudTrail",
+    auth = { type = "bearer", secret_env = "LP0_TEST_TOKEN" } },
+  { name = "gh", type = "webhook", log_type = "GitHub.Audit",
+    auth = { type = "github", secret_env = "LP0_TEST_GH" } },
+  { name = "okta", type = "webhook", log_type = "Okta.SystemLog" },
+}
+"""
+
+
+class ConfiguredDaemonTest(unittest.TestCase):
+    """lp0 run -c FILE: sources, authentication, envelopes and compression."""
+
+    def setUp(self):
+        self.tmpdir = tempfile.TemporaryDirectory()
+        self.tmp = self.tmpdir.name
+        det = os.path.join(self.tmp, "detections")
+        os.makedirs(det)
+        with open(os.path.join(det, "hit.lua"), "w") as f:
+            f.write(DETECTION)
+        self.config = os.path.join(self.tmp, "lp0.lua")
+        with open(self.config, "w") as f:
+            f.write(CONFIG)
+        self.d = Daemon(self.tmp, det, self.config,
+                        {"LP0_TEST_TOKEN": "s3cret-token", "LP0_TEST_GH": "gh-key"})
+
+    def tearDown(self):
+        code = self.d.stop()
+        log = self.d.log()
+        self.tmpdir.cleanup()
+        self.assertEqual(code, 0, log)
+        self.assertNotIn("s3cret-token", log)  # secrets never reach the logs
+
+    def test_bearer_auth(self):
+        self.assertEqual(self.d.post("ct", event(name="Miss"))[0], 401)
+        self.assertEqual(self.d.post("ct", event(name="Miss"), {"Authorization": "Bearer nope"})[0], 403)
+        status, body = self.d.post("ct", event(name="Miss"), {"Authorization": "Bearer s3cret-token"})
+        self.assertEqual((status, json.loads(body)), (200, {"accepted": 1}))
+        self.assertEqual(self.d.post("cloudtrail", event())[0], 404)  # defaults replaced
+
+    def test_github_signature(self):
+        import hashlib
+        import hmac
+        body = json.dumps({"action": "repo.create", "actor": "octo", "created_at": 1621305118553}).encode()
+        sig = "sha256=" + hmac.new(b"gh-key", body, hashlib.sha256).hexdigest()
+        self.assertEqual(self.d.post("gh", body, {"X-Hub-Signature-256": sig})[0], 200)
+        self.assertEqual(self.d.post("gh", body + b" ", {"X-Hub-Signature-256": sig})[0], 403)
+
+    def test_gzip_and_envelopes(self):
+        events = [event(name="Hit", t="2024-10-31T08:0%d:00Z" % i) for i in range(3)]
+        body = gzip.compress(("\n".join(json.dumps(e) for e in events)).encode())
+        status, resp = self.d.post("ct", body, {"Authorization": "Bearer s3cret-token",
+                                                "Content-Encoding": "gzip"})
+        self.assertEqual((status, json.loads(resp)), (200, {"accepted": 3}))
+        self.assertEqual(len(self.d.alerts()), 1)
+        hook = {"data": {"events": [{"eventType": "user.session.start", "actor": {"alternateId": "a"},
+                                     "published": "2024-10-31T08:00:00Z"}] * 2}}
+        status, resp = self.d.post("okta", hook)
+        self.assertEqual((status, json.loads(resp)), (200, {"accepted": 2}))
+
+    def test_okta_verification_challenge(self):
+        status, body = self.d.request("/ingest/okta", headers={"x-okta-verification-challenge": "abc\"d"})
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"verification": "abc\"d"})
+
+    def test_sns_subscription_is_logged(self):
+        note = {"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&x=1",
+                "Message": "You have chosen to subscribe", "MessageId": "m", "Token": "t"}
+        status, _ = self.d.post("okta", note)
+        self.assertEqual(status, 200)
+        self.assertIn("ConfirmSubscription", self.d.log())
+
+
+class ConfigErrorsTest(unittest.TestCase):
+    def test_bad_configs_are_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cases = {
+                "typo.lua": ("listne = '127.0.0.1:1'", "listne"),
+                "secret.lua": ("sources = { { name = 'x', type = 'webhook', auth = { type = 'bearer', secret = 'inline' } } }", "secret"),
+                "tail.lua": ("sources = { { name = 't', type = 'tail', path = '%s/*.log' } }" % tmp, "tail"),
+            }
+            for name, (text, needle) in cases.items():
+                path = os.path.join(tmp, name)
+                with open(path, "w") as f:
+                    f.write(text)
+                out = subprocess.run([LP0, "run", "-c", path, "--listen", "127.0.0.1:0",
+                                      "--state-dir", os.path.join(tmp, "var"), "-d", tmp],
+                                     capture_output=True, text=True, timeout=30)
+                self.assertEqual(out.returncode, 2, name + out.stderr)
+                self.assertIn(needle, out.stderr, name)
+                self.assertNotIn("inline", out.stderr)
+            out = subprocess.run([LP0, "check", "-c", os.path.join(tmp, "typo.lua")],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 1)
 
 
 if __name__ == "__main__":
