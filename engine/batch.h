@@ -35,6 +35,7 @@ struct batch {
   unsigned long long events, unclassified, parse_errors, rule_errors;
   double max_time; /* latest event time in the batch, or -1 */
   /* for the caller's queues */
+  unsigned long long submitted_ns; /* clk_mono_ns() when handed to the workers */
   bool done;
   void *owner;
   struct batch *next;

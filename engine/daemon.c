@@ -32,6 +32,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "logtype.h"
 #include "store.h"
 #include "util.h"
@@ -50,12 +51,46 @@ struct dmn {
   FILE *alert_log;
   bool alert_tty, stopping;
   unsigned long long batch_no;
-  /* counters for /metrics */
-  unsigned long long requests, events, parse_errors, unclassified, rule_errors, alerts;
-  unsigned long long bytes, store_errors;
-  unsigned long long alerts_by_sev[SEV_COUNT];
   int exit_code;
+  /* /metrics families (docs/metrics.md); series handles are looked up per label set */
+  struct {
+    struct metrics_family *requests, *received, *bytes, *parse_errors, *events, *unclassified;
+    struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
+    struct metrics_family *detections, *batch_seconds, *commit_seconds;
+  } m;
 };
+
+static void metrics_setup(struct dmn *d) {
+  static const char *const source[] = {"source", NULL}, *const source_code[] = {"source", "code", NULL};
+  static const char *const detection[] = {"detection", NULL}, *const severity[] = {"severity", NULL};
+  d->m.requests = metrics_counter("lp0_requests_total", "Ingest HTTP requests by response status.", source_code);
+  d->m.received = metrics_counter("lp0_events_received_total", "Events accepted from a source, before detection.", source);
+  d->m.bytes = metrics_counter("lp0_ingest_bytes_total", "Body bytes received on /ingest/<source>.", source);
+  d->m.parse_errors = metrics_counter("lp0_parse_errors_total", "Records that were not valid JSON objects.", source);
+  d->m.events = metrics_counter("lp0_events_total", "Events evaluated, by source.", source);
+  d->m.unclassified = metrics_counter("lp0_unclassified_total", "Events of no known log type, by source.", source);
+  d->m.matches = metrics_counter("lp0_detection_matches_total", "Events a detection's rule matched (before dedup and threshold).", detection);
+  d->m.rule_errors = metrics_counter("lp0_detection_errors_total", "Errors raised by detection hooks, all detections (per detection: lp0 replay --stats).", NULL);
+  d->m.alerts = metrics_counter("lp0_alerts_total", "Alerts raised and committed, by severity.", severity);
+  d->m.store_errors = metrics_counter("lp0_store_errors_total", "Store operations that failed.", NULL);
+  d->m.queue = metrics_gauge("lp0_queue_depth", "Batches waiting for or in detection.", NULL);
+  d->m.windows = metrics_gauge("lp0_dedup_windows", "Open dedup/threshold windows.", NULL);
+  d->m.detections = metrics_gauge("lp0_detections", "Detections in the running set.", NULL);
+  d->m.batch_seconds = metrics_histogram("lp0_batch_duration_seconds", "From a batch's submission to the workers until it is merged.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
+  d->m.commit_seconds = metrics_histogram("lp0_store_commit_duration_seconds", "Duration of store commits.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
+  for (int i = 0; i < SEV_COUNT; i++) metrics_with1(d->m.alerts, det_sev_name(i)); /* show zeros */
+}
+
+static void count_store_error(struct dmn *d) { metrics_inc(metrics_with0(d->m.store_errors)); }
+
+/* Commits the open transaction, timing it. */
+static int commit(struct dmn *d) {
+  unsigned long long t0 = clk_mono_ns();
+  int rc = store_commit(d->store);
+  metrics_observe(metrics_with0(d->m.commit_seconds), (double)(clk_mono_ns() - t0) / 1e9);
+  if (rc != 0) count_store_error(d);
+  return rc;
+}
 
 /* One ingest request in flight. */
 struct dmn_req {
@@ -94,11 +129,10 @@ static void dmn_on_threshold(struct dedup_window *w, void *ud) {
     return;
   }
   if (store_put_alert(d->store, json, strlen(json), &w->alert_id) != 0) {
-    d->store_errors++;
+    count_store_error(d);
     log_error("storing an alert of %s: %s", det->id, store_errmsg(d->store));
   }
-  d->alerts++;
-  d->alerts_by_sev[w->first->severity]++;
+  metrics_inc(metrics_with1(d->m.alerts, det_sev_name(w->first->severity)));
   write_alert_log(d, a, json);
   cJSON_free(json);
   cJSON_Delete(a);
@@ -108,6 +142,7 @@ static void dmn_on_threshold(struct dedup_window *w, void *ud) {
 
 /* {===================== requests ===================== */
 
+struct dmn;
 static void respond_json(struct httpd_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -119,6 +154,13 @@ static void respond_json(struct httpd_req *req, int status, const char *fmt, ...
   va_end(ap);
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof body) n = (int)sizeof body - 1;
+  if (req->user) { /* an ingest request: user is its dmn, path names the source */
+    struct dmn *d = req->user;
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    const char *values[] = {req->path + 8, code};
+    metrics_inc(metrics_with(d->m.requests, values));
+  }
   httpd_respond(req, status, "application/json", body, (size_t)n);
 }
 
@@ -143,7 +185,7 @@ static void save_windows(struct dmn *d) {
     if (!w->dirty) continue;
     const struct det *det = set->dets.items[w->det];
     if (store_window_put(d->store, w, det->id) != 0) {
-      d->store_errors++;
+      count_store_error(d);
       log_error("saving a dedup window of %s: %s", det->id, store_errmsg(d->store));
       continue;
     }
@@ -153,7 +195,7 @@ static void save_windows(struct dmn *d) {
   if (d->dedup.have_watermark) {
     char v[32];
     snprintf(v, sizeof v, "%.3f", d->dedup.watermark);
-    if (store_meta_set(d->store, "dedup_watermark", v) != 0) d->store_errors++;
+    if (store_meta_set(d->store, "dedup_watermark", v) != 0) count_store_error(d);
   }
 }
 
@@ -162,7 +204,7 @@ static void dmn_on_close(const struct dedup_window *w, void *ud) {
   if (!w->saved || !d->pool) return;
   const struct det *det = wrk_detections(d->pool)->dets.items[w->det];
   char *key = store_window_key(det->id, w->first->dedup);
-  if (store_window_delete(d->store, key) != 0) d->store_errors++;
+  if (store_window_delete(d->store, key) != 0) count_store_error(d);
   free(key);
 }
 
@@ -213,8 +255,7 @@ static int restore_windows(struct dmn *d) {
 
 static void finish_request(struct dmn *d, struct dmn_req *r) {
   if (store_in_transaction(d->store)) save_windows(d);
-  if (store_in_transaction(d->store) && store_commit(d->store) != 0) {
-    d->store_errors++;
+  if (store_in_transaction(d->store) && commit(d) != 0) {
     log_error("store commit: %s", store_errmsg(d->store));
     respond_json(r->req, 503, "{\"error\":\"the alert store could not commit; retry\"}");
   } else if (r->parse_errors) {
@@ -236,10 +277,14 @@ static void dmn_on_batch(struct batch *b, void *ud) {
   struct dmn *d = ud;
   struct dmn_req *r = b->owner;
   const struct det_set *set = wrk_detections(d->pool);
-  d->events += b->events;
-  d->parse_errors += b->parse_errors;
-  d->unclassified += b->unclassified;
-  d->rule_errors += b->rule_errors;
+  metrics_add(metrics_with1(d->m.events, b->file), b->events);
+  metrics_add(metrics_with1(d->m.unclassified, b->file), b->unclassified);
+  metrics_add(metrics_with0(d->m.rule_errors), b->rule_errors);
+  metrics_observe(metrics_with0(d->m.batch_seconds), (double)(clk_mono_ns() - b->submitted_ns) / 1e9);
+  for (size_t i = 0; i < b->matches.len; i++) {
+    const struct det_match *m = b->matches.items[i];
+    metrics_inc(metrics_with1(d->m.matches, ((const struct det *)set->dets.items[m->det])->id));
+  }
   r->events += b->events;
   r->parse_errors += b->parse_errors;
   r->unclassified += b->unclassified;
@@ -248,7 +293,7 @@ static void dmn_on_batch(struct batch *b, void *ud) {
     if (!r->first_error) r->first_error = xstrdup(b->errors.items[i]);
   }
   if (!store_in_transaction(d->store) && store_begin(d->store) != 0) {
-    d->store_errors++;
+    count_store_error(d);
     log_error("store begin: %s", store_errmsg(d->store));
   }
   batch_merge(b, set, &d->dedup);
@@ -301,12 +346,14 @@ static int submit_records(struct dmn *d, struct dmn_req *r, const struct cfg_sou
     }
     if (batch_full(b)) {
       r->outstanding++, batches++;
+      b->submitted_ns = clk_mono_ns();
       wrk_submit(d->pool, b);
       b = NULL;
     }
   }
   if (b) {
     r->outstanding++, batches++;
+    b->submitted_ns = clk_mono_ns();
     wrk_submit(d->pool, b);
   }
   return batches;
@@ -342,7 +389,7 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
     return;
   }
   if (authenticate(req, src) != 0) return;
-  d->bytes += req->body_len;
+  metrics_add(metrics_with1(d->m.bytes, src->name), req->body_len);
   struct ingest_result res;
   int rc = ingest_decode(req->body, req->body_len, httpd_req_header(req, "Content-Type"),
                          httpd_req_header(req, "Content-Encoding"), NULL, &res);
@@ -362,7 +409,8 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
   r->d = d;
   r->req = req;
   r->parse_errors = res.nerrors;
-  d->parse_errors += res.nerrors;
+  metrics_add(metrics_with1(d->m.parse_errors, src->name), res.nerrors);
+  metrics_add(metrics_with1(d->m.received, src->name), res.nrecs);
   if (res.nerrs_kept) {
     const struct ingest_error *e = &res.errs[0];
     r->first_error = xasprintf("%s:%lu: %s (byte %zu)", src->name, e->line, e->msg, e->pos + 1);
@@ -384,21 +432,11 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
 static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   struct buf b;
   buf_init(&b);
-  buf_printf(&b, "# HELP lp0_requests_total Ingest requests received.\n# TYPE lp0_requests_total counter\nlp0_requests_total %llu\n", d->requests);
-  buf_printf(&b, "# HELP lp0_ingest_bytes_total Body bytes received on /ingest.\n# TYPE lp0_ingest_bytes_total counter\nlp0_ingest_bytes_total %llu\n", d->bytes);
-  buf_printf(&b, "# HELP lp0_events_total Events evaluated.\n# TYPE lp0_events_total counter\nlp0_events_total %llu\n", d->events);
-  buf_printf(&b, "# HELP lp0_parse_errors_total Records that were not JSON objects.\n# TYPE lp0_parse_errors_total counter\nlp0_parse_errors_total %llu\n", d->parse_errors);
-  buf_printf(&b, "# HELP lp0_unclassified_total Events of no known log type.\n# TYPE lp0_unclassified_total counter\nlp0_unclassified_total %llu\n", d->unclassified);
-  buf_printf(&b, "# HELP lp0_rule_errors_total Detection hook errors.\n# TYPE lp0_rule_errors_total counter\nlp0_rule_errors_total %llu\n", d->rule_errors);
-  buf_printf(&b, "# HELP lp0_store_errors_total Store operations that failed.\n# TYPE lp0_store_errors_total counter\nlp0_store_errors_total %llu\n", d->store_errors);
-  buf_printf(&b, "# HELP lp0_alerts_total Alerts raised, by severity.\n# TYPE lp0_alerts_total counter\n");
-  for (int i = 0; i < SEV_COUNT; i++)
-    buf_printf(&b, "lp0_alerts_total{severity=\"%s\"} %llu\n", det_sev_name(i), d->alerts_by_sev[i]);
-  buf_printf(&b, "# HELP lp0_queue_batches Batches waiting for or in detection.\n# TYPE lp0_queue_batches gauge\nlp0_queue_batches %zu\n", wrk_pending(d->pool));
-  buf_printf(&b, "# HELP lp0_dedup_windows Open dedup windows.\n# TYPE lp0_dedup_windows gauge\nlp0_dedup_windows %zu\n", d->dedup.windows.len);
-  const struct det_set *set = wrk_detections(d->pool);
-  buf_printf(&b, "# HELP lp0_detections Detections loaded.\n# TYPE lp0_detections gauge\nlp0_detections %zu\n", set->dets.len);
-  httpd_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+  metrics_set(metrics_with0(d->m.queue), (int64_t)wrk_pending(d->pool));
+  metrics_set(metrics_with0(d->m.windows), (int64_t)d->dedup.windows.len);
+  metrics_set(metrics_with0(d->m.detections), (int64_t)wrk_detections(d->pool)->dets.len);
+  metrics_render(&b);
+  httpd_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
   buf_free(&b);
 }
 
@@ -410,7 +448,7 @@ static void dmn_on_request(struct httpd_req *req, void *ud) {
     return;
   }
   if (strncmp(req->path, "/ingest/", 8) == 0) {
-    d->requests++;
+    if (find_source(d, req->path + 8)) req->user = d; /* counted by source and status */
     handle_ingest(d, req, req->path + 8);
   } else if (strcmp(req->path, "/healthz") == 0) {
     respond_json(req, 200, "{\"status\":\"ok\",\"detections\":%zu}",
@@ -444,7 +482,7 @@ static void dmn_on_http_closed(void *ud) {
   wrk_pool_drain(d->pool); /* every request was answered */
   if (store_in_transaction(d->store) || store_begin(d->store) == 0) {
     save_windows(d); /* open windows survive the restart */
-    if (store_commit(d->store) != 0) log_error("store commit at exit: %s", store_errmsg(d->store));
+    if (commit(d) != 0) log_error("store commit at exit: %s", store_errmsg(d->store));
   }
   wrk_pool_close(d->pool, dmn_on_pool_closed, d);
 }
@@ -465,7 +503,7 @@ static void dmn_on_tick(uv_timer_t *t) {
   bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
   dedup_advance(&d->dedup, clk_now());
   if (own) save_windows(d);
-  if (own && store_commit(d->store) != 0) log_error("store commit: %s", store_errmsg(d->store));
+  if (own && commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
 }
 
 static int open_store(struct dmn *d) {
@@ -500,6 +538,7 @@ static int start(struct dmn *d) {
     free(err);
     return 2;
   }
+  metrics_setup(d);
   dedup_init(&d->dedup, NULL, d);
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
@@ -568,6 +607,7 @@ int dmn_run(const struct cfg *cfg, const char *port_file) {
   uv_run(&d->loop, UV_RUN_DEFAULT);
   dedup_free(&d->dedup);
   store_close(d->store);
+  metrics_reset();
   if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
   if (d->alert_log != stderr) fclose(d->alert_log);
   int code = d->exit_code;

@@ -129,8 +129,18 @@ class DaemonTest(unittest.TestCase):
         self.d.post("cloudtrail", "\n".join(json.dumps(event(name="Miss")) for _ in range(5)))
         status, body = self.d.request("/metrics")
         self.assertEqual(status, 200)
-        self.assertIn("lp0_events_total 5\n", body)
-        self.assertIn("lp0_requests_total 1\n", body)
+        self.assertIn('lp0_events_total{source="cloudtrail"} 5\n', body)
+        self.assertIn('lp0_events_received_total{source="cloudtrail"} 5\n', body)
+        self.assertIn('lp0_requests_total{source="cloudtrail",code="200"} 1\n', body)
+        self.assertIn('lp0_alerts_total{severity="HIGH"} 0\n', body)
+        self.assertIn("lp0_detections 1\n", body)
+        self.assertIn("lp0_batch_duration_seconds_count 1\n", body)
+        self.d.post("cloudtrail", "\n".join(json.dumps(event(t="2024-10-31T08:0%d:00Z" % i)) for i in range(3)))
+        self.d.post("nope", "{}")
+        _, body = self.d.request("/metrics")
+        self.assertIn('lp0_alerts_total{severity="HIGH"} 1\n', body)
+        self.assertIn('lp0_detection_matches_total{detection="Test.Hit"} 3\n', body)
+        self.assertNotIn('source="nope"', body)  # unknown sources do not create series
 
     def test_every_body_format_is_accepted(self):
         e = event(name="Miss")
