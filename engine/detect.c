@@ -778,7 +778,7 @@ static void fill_match(struct det_set *s, struct det *d, int env, int ev, struct
 static int run_detection(struct det_set *s, struct det *d, int ev, struct det_match *m,
                          struct vec *errs) {
   lua_State *L = s->vm->L;
-  unsigned long long t0 = clk_mono_ns();
+  unsigned long long t0 = s->timing ? clk_mono_ns() : 0; /* two clock reads per call cost ~2% */
   lua_rawgeti(L, LUA_REGISTRYINDEX, d->env_ref);
   int env = lua_gettop(L);
   d->evaluated++;
@@ -792,7 +792,7 @@ static int run_detection(struct det_set *s, struct det *d, int ev, struct det_ma
     }
   }
   lua_settop(L, env - 1);
-  d->ns += clk_mono_ns() - t0;
+  if (s->timing) d->ns += clk_mono_ns() - t0;
   return rc;
 }
 

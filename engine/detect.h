@@ -78,6 +78,7 @@ struct det_set {
   struct hmap logtypes; /* log type -> struct det_lt_index * (built by det_set_index) */
   char **roots;
   size_t nroots;
+  bool timing;            /* measure each detection's time (det->ns): lp0 replay --stats */
   struct det_ilist _cand; /* scratch for det_eval */
   struct buf _key;        /* scratch for det_eval */
 };

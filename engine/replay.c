@@ -117,6 +117,7 @@ static int start_workers(struct replay *rp) {
       return -1;
     }
     w->set->vm->quiet_log = i > 0; /* scripts' log lines once, not once per worker */
+    w->set->timing = o->stats;
     det_set_load(w->set);
     if (i == 0 && w->set->diags.len) {
       for (size_t j = 0; j < w->set->diags.len; j++) {
