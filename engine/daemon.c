@@ -9,8 +9,9 @@
  *
  * Open dedup windows are saved with each commit and restored at start, so thresholds
  * carry across restarts. Sources, authentication and limits come from the configuration
- * (config.c); bodies are decoded by ingest.c. Not yet here (docs/deployment.md): log
- * tailing, reload.
+ * (config.c); bodies are decoded by ingest.c. Tail sources (tail.c) feed the same
+ * batches; a file's offset is committed with the batch holding its lines, so after a
+ * crash at most that batch is read again. Not yet here (docs/deployment.md): reload.
  * SPDX-License-Identifier: MIT
  */
 #include "daemon.h"
@@ -35,11 +36,27 @@
 #include "metrics.h"
 #include "logtype.h"
 #include "store.h"
+#include "tail.h"
 #include "util.h"
 #include "worker.h"
 
+struct dmn;
+
+/* A tail source: its files' lines go into batches like webhook bodies do. */
+struct dmn_tail {
+  struct dmn *d;
+  const struct cfg_source *src;
+  struct tail *t;
+  struct batch *cur;         /* filling; handed to the workers when full or on a tick */
+  struct dmn_req *cur_req;   /* its request record (offsets to commit) */
+  bool paused;
+};
+
 struct dmn {
   const struct cfg *cfg;
+  struct dmn_tail *tails;
+  size_t ntails;
+  uv_timer_t flush; /* hands partial tail batches on */
   const char *port_file;
   uv_loop_t loop;
   uv_signal_t sigint, sigterm;
@@ -92,10 +109,17 @@ static int commit(struct dmn *d) {
   return rc;
 }
 
-/* One ingest request in flight. */
+/* A tail position to commit once the lines before it are processed. */
+struct dmn_offset {
+  char *path;
+  struct store_offset o;
+};
+
+/* One ingest request in flight: an HTTP request, or a batch of tailed lines (req NULL). */
 struct dmn_req {
   struct dmn *d;
   struct httpd_req *req;
+  struct vec offsets; /* struct dmn_offset *, tail batches only: the latest per file */
   int outstanding; /* batches not back yet */
   unsigned long long events, parse_errors, unclassified;
   char *first_error;
@@ -253,7 +277,26 @@ static int restore_windows(struct dmn *d) {
   return rc;
 }
 
+static void finish_tail_batch(struct dmn *d, struct dmn_req *r) {
+  if (!store_in_transaction(d->store) && store_begin(d->store) != 0) count_store_error(d);
+  for (size_t i = 0; i < r->offsets.len; i++) {
+    struct dmn_offset *o = r->offsets.items[i];
+    if (store_offset_set(d->store, o->path, &o->o) != 0) count_store_error(d);
+    free(o->path);
+    free(o);
+  }
+  vec_free(&r->offsets);
+  save_windows(d);
+  if (commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
+  free(r->first_error);
+  free(r);
+}
+
 static void finish_request(struct dmn *d, struct dmn_req *r) {
+  if (!r->req) {
+    finish_tail_batch(d, r);
+    return;
+  }
   if (store_in_transaction(d->store)) save_windows(d);
   if (store_in_transaction(d->store) && commit(d) != 0) {
     log_error("store commit: %s", store_errmsg(d->store));
@@ -429,6 +472,125 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
   free(r);
 }
 
+/* {===================== tail sources ===================== */
+
+static void flush_tail(struct dmn_tail *tl) {
+  if (!tl->cur) return;
+  tl->cur_req->outstanding = 1;
+  tl->cur->submitted_ns = clk_mono_ns();
+  wrk_submit(tl->d->pool, tl->cur);
+  tl->cur = NULL;
+  tl->cur_req = NULL;
+}
+
+static void remember_offset(struct dmn_req *r, const char *path, const struct tail_pos *pos) {
+  struct dmn_offset *o = NULL;
+  for (size_t i = 0; i < r->offsets.len && !o; i++)
+    if (strcmp(((struct dmn_offset *)r->offsets.items[i])->path, path) == 0) o = r->offsets.items[i];
+  if (!o) {
+    o = xcalloc(1, sizeof *o);
+    o->path = xstrdup(path);
+    vec_push(&r->offsets, o);
+  }
+  o->o.dev = pos->dev, o->o.ino = pos->ino, o->o.offset = (int64_t)pos->offset;
+  o->o.marker = pos->marker, o->o.marker_len = pos->marker_len;
+}
+
+static void dmn_on_tail_line(const char *path, const char *line, size_t len, uint64_t end,
+                             void *ud) {
+  struct dmn_tail *tl = ud;
+  struct dmn *d = tl->d;
+  (void)end;
+  if (!tl->cur) {
+    tl->cur = batch_new(d->batch_no++, tl->src->name);
+    tl->cur->log_type = tl->src->log_type;
+    tl->cur_req = xcalloc(1, sizeof *tl->cur_req);
+    tl->cur_req->d = d;
+    tl->cur->owner = tl->cur_req;
+  }
+  size_t k = len;
+  while (k > 0 && (line[k - 1] == '\r' || line[k - 1] == ' ' || line[k - 1] == '\t')) k--;
+  if (k > 0) {
+    batch_add(tl->cur, line, k, 0);
+    metrics_inc(metrics_with1(d->m.received, tl->src->name));
+    metrics_add(metrics_with1(d->m.bytes, tl->src->name), len + 1);
+  }
+  /* The position after this line is committed with the batch. A rotated file's position
+   * is not: its path now names another file (docs/tail.md). */
+  struct tail_pos pos;
+  if (tail_position(tl->t, &pos) == 0 && !pos.rotated) remember_offset(tl->cur_req, path, &pos);
+  if (batch_full(tl->cur)) flush_tail(tl);
+}
+
+static void dmn_on_tail_error(const char *path, int code, const char *msg, void *ud) {
+  struct dmn_tail *tl = ud;
+  if (code < 0) {
+    metrics_inc(metrics_with1(tl->d->m.parse_errors, tl->src->name));
+    log_warn("source %s: %s: %s", tl->src->name, path ? path : "-", msg);
+  } else {
+    log_info("source %s: %s: %s", tl->src->name, path ? path : "-", msg);
+  }
+}
+
+static int dmn_tail_lookup(const char *path, struct tail_start *out, void *ud) {
+  struct dmn_tail *tl = ud;
+  struct store_offset o;
+  if (store_offset_get(tl->d->store, path, &o) != 0) return -1;
+  out->dev = o.dev, out->ino = o.ino, out->offset = (uint64_t)o.offset, out->marker = o.marker;
+  return 0;
+}
+
+/* Every 100 ms: partial batches go to the workers, and reading pauses while the
+ * backlog is long (the workers catch up before more lines are read). */
+static void dmn_on_flush(uv_timer_t *h) {
+  struct dmn *d = h->data;
+  size_t pending = wrk_pending(d->pool);
+  for (size_t i = 0; i < d->ntails; i++) {
+    struct dmn_tail *tl = &d->tails[i];
+    flush_tail(tl);
+    bool pause = pending > 64 || (tl->paused && pending > 16);
+    if (pause != tl->paused) tail_pause(tl->t, tl->paused = pause);
+  }
+}
+
+static int start_tails(struct dmn *d) {
+  const struct cfg *c = d->cfg;
+  d->tails = xcalloc(c->nsources ? c->nsources : 1, sizeof *d->tails);
+  for (size_t i = 0; i < c->nsources; i++) {
+    const struct cfg_source *src = &c->sources[i];
+    if (src->type != CFG_SOURCE_TAIL) continue;
+    struct dmn_tail *tl = &d->tails[d->ntails];
+    tl->d = d;
+    tl->src = src;
+    const char *patterns[] = {src->path};
+    struct tail_config tc = {0};
+    tc.patterns = patterns;
+    tc.npatterns = 1;
+    tc.on_line = dmn_on_tail_line;
+    tc.on_error = dmn_on_tail_error;
+    tc.lookup = dmn_tail_lookup;
+    tc.ud = tl;
+    tc.read_from_head = src->read_from_head;
+    int rc = tail_open(&d->loop, &tc, &tl->t);
+    if (rc != 0) {
+      log_error("source %s: cannot follow %s: %s", src->name, src->path, strerror(-rc));
+      return -1;
+    }
+    d->ntails++;
+  }
+  return 0;
+}
+
+static void stop_tails(struct dmn *d) {
+  for (size_t i = 0; i < d->ntails; i++) {
+    flush_tail(&d->tails[i]);
+    tail_close(d->tails[i].t, NULL);
+  }
+  d->ntails = 0;
+}
+
+/* }============================================================ */
+
 static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   struct buf b;
   buf_init(&b);
@@ -472,6 +634,7 @@ static void dmn_on_pool_closed(void *ud) {
   if (d->store && store_in_transaction(d->store) && store_commit(d->store) != 0)
     log_error("store commit at exit: %s", store_errmsg(d->store));
   uv_close((uv_handle_t *)&d->tick, on_handle_closed);
+  uv_close((uv_handle_t *)&d->flush, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
 }
@@ -492,6 +655,8 @@ static void dmn_on_signal(uv_signal_t *h, int signum) {
   if (d->stopping) return;
   d->stopping = true;
   log_info("%s: draining and stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  uv_timer_stop(&d->flush);
+  stop_tails(d);
   if (d->http) httpd_close(d->http, dmn_on_http_closed, d);
 }
 
@@ -524,13 +689,6 @@ static int start(struct dmn *d) {
     log_error("listen %s: expected HOST:PORT", c->listen);
     return 2;
   }
-  for (size_t i = 0; i < c->nsources; i++) {
-    if (c->sources[i].type == CFG_SOURCE_TAIL) {
-      log_error("source %s: log tailing is not available in this build yet (issue: Daemon)",
-                c->sources[i].name);
-      return 2;
-    }
-  }
   if (open_store(d) != 0) return 2;
   if ((rc = wrk_pool_new(&d->loop, c->workers, c->detections, c->ndetections, dmn_on_batch, d,
                          &d->pool, &err)) != 0) {
@@ -543,6 +701,8 @@ static int start(struct dmn *d) {
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
   if (restore_windows(d) != 0) return 2;
+  if (start_tails(d) != 0) return 2;
+  if (uv_timer_start(&d->flush, dmn_on_flush, 100, 100) != 0) return 2;
   struct httpd_config hc = {0};
   hc.host = host;
   hc.port = port;
@@ -590,16 +750,17 @@ int dmn_run(const struct cfg *cfg, const char *port_file) {
                  (cfg->alert_format == CFG_FORMAT_AUTO && isatty(fileno(d->alert_log)));
   /* Handles first: whatever fails later, closing them is always possible. */
   if (uv_signal_init(&d->loop, &d->sigint) != 0 || uv_signal_init(&d->loop, &d->sigterm) != 0 ||
-      uv_timer_init(&d->loop, &d->tick) != 0) {
+      uv_timer_init(&d->loop, &d->tick) != 0 || uv_timer_init(&d->loop, &d->flush) != 0) {
     log_error("cannot set up the event loop");
     free(d);
     return 2;
   }
-  d->sigint.data = d->sigterm.data = d->tick.data = d;
+  d->sigint.data = d->sigterm.data = d->tick.data = d->flush.data = d;
   int rc = start(d);
   if (rc != 0) { /* unwind in the same order as a stop */
     d->exit_code = rc;
     d->stopping = true;
+    stop_tails(d);
     if (d->http) httpd_close(d->http, dmn_on_http_closed, d);
     else if (d->pool) wrk_pool_close(d->pool, dmn_on_pool_closed, d);
     else dmn_on_pool_closed(d);
@@ -608,6 +769,7 @@ int dmn_run(const struct cfg *cfg, const char *port_file) {
   dedup_free(&d->dedup);
   store_close(d->store);
   metrics_reset();
+  free(d->tails);
   if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
   if (d->alert_log != stderr) fclose(d->alert_log);
   int code = d->exit_code;
