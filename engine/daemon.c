@@ -74,6 +74,7 @@ struct dmn {
     struct metrics_family *requests, *received, *bytes, *parse_errors, *events, *unclassified;
     struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
     struct metrics_family *detections, *batch_seconds, *commit_seconds;
+    struct metrics_series **match_series; /* by detection index: looked up once at start */
   } m;
 };
 
@@ -326,7 +327,7 @@ static void dmn_on_batch(struct batch *b, void *ud) {
   metrics_observe(metrics_with0(d->m.batch_seconds), (double)(clk_mono_ns() - b->submitted_ns) / 1e9);
   for (size_t i = 0; i < b->matches.len; i++) {
     const struct det_match *m = b->matches.items[i];
-    metrics_inc(metrics_with1(d->m.matches, ((const struct det *)set->dets.items[m->det])->id));
+    metrics_inc(d->m.match_series[m->det]);
   }
   r->events += b->events;
   r->parse_errors += b->parse_errors;
@@ -700,6 +701,10 @@ static int start(struct dmn *d) {
   dedup_init(&d->dedup, NULL, d);
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
+  const struct det_set *set = wrk_detections(d->pool);
+  d->m.match_series = xcalloc(set->dets.len ? set->dets.len : 1, sizeof *d->m.match_series);
+  for (size_t i = 0; i < set->dets.len; i++)
+    d->m.match_series[i] = metrics_with1(d->m.matches, ((const struct det *)set->dets.items[i])->id);
   if (restore_windows(d) != 0) return 2;
   if (start_tails(d) != 0) return 2;
   if (uv_timer_start(&d->flush, dmn_on_flush, 100, 100) != 0) return 2;
@@ -769,6 +774,7 @@ int dmn_run(const struct cfg *cfg, const char *port_file) {
   dedup_free(&d->dedup);
   store_close(d->store);
   metrics_reset();
+  free(d->m.match_series);
   free(d->tails);
   if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
   if (d->alert_log != stderr) fclose(d->alert_log);

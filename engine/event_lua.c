@@ -8,7 +8,6 @@
 #include "event_lua.h"
 
 #include <lauxlib.h>
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
