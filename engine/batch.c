@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dedup.h"
+#include "ingest.h"
 #include "json.h"
 #include "logtype.h"
 
@@ -23,7 +24,24 @@ struct batch *batch_new(unsigned long long no, const char *file) {
   return b;
 }
 
+struct batch *batch_new_body(unsigned long long no, const char *file, char *body, size_t len,
+                             const char *content_type, const char *content_encoding) {
+  struct batch *b = batch_new(no, file);
+  b->body = body;
+  b->body_len = len;
+  b->content_type = content_type ? xstrdup(content_type) : NULL;
+  b->content_encoding = content_encoding ? xstrdup(content_encoding) : NULL;
+  return b;
+}
+
 void batch_free(struct batch *b) {
+  free(b->body);
+  free(b->content_type);
+  free(b->content_encoding);
+  free(b->sns_subscribe_url);
+  free(b->sns_topic);
+  for (size_t i = 0; i < b->det_errors.len; i++) free(b->det_errors.items[i]);
+  vec_free(&b->det_errors);
   buf_free(&b->text);
   free(b->off);
   free(b->line);
@@ -99,12 +117,63 @@ static void eval_record(const cJSON *ev, void *ud) {
     m->seq = (b->no << 32) | ((unsigned long long)c->rec << 12) | (sub & 0xfff);
     /* The alert carries the event as received; only records taken out of an envelope
      * need printing. */
-    m->event = ev == c->doc ? xstrndup(c->text, c->len) : json_print(ev);
+    m->event = ev == c->doc && c->text ? xstrndup(c->text, c->len) : json_print(ev);
+  }
+}
+
+/* Body mode: the decoder frames the body and unwraps envelopes; each record it returns
+ * is one event, already parsed. */
+static void eval_body(struct eval_ctx *c) {
+  struct batch *b = c->b;
+  struct ingest_result res;
+  b->decode_rc = ingest_decode(b->body, b->body_len, b->content_type, b->content_encoding,
+                               NULL, &res);
+  if (b->decode_rc == 0 && res.kind == INGEST_KIND_SNS_CONFIRM) {
+    b->sns_subscribe_url = res.subscribe_url, res.subscribe_url = NULL;
+    b->sns_topic = res.topic_arn, res.topic_arn = NULL;
+  } else if (b->decode_rc == 0) {
+    b->received = res.nrecs;
+    b->skipped = res.skipped;
+    b->parse_errors = res.nerrors;
+    for (size_t i = 0; i < res.nerrs_kept; i++) {
+      const struct ingest_error *e = &res.errs[i];
+      batch_error(b, xasprintf("%s:%lu: %s (byte %zu)", b->file, e->line, e->msg, e->pos + 1));
+    }
+    for (size_t i = 0; i < res.nrecs; i++) {
+      const struct ingest_record *rec = &res.recs[i];
+      c->rec = i;
+      c->sub = 0;
+      c->doc = rec->json;
+      c->text = rec->text;
+      c->len = rec->len;
+      eval_record(rec->json, c);
+    }
+  }
+  ingest_result_free(&res);
+}
+
+/* Per-detection hook errors and budget kills of this batch, from the set's counters. */
+static void count_det_errors(struct batch *b, const struct det_set *set,
+                             const unsigned long long *before) {
+  for (size_t i = 0; i < set->dets.len; i++) {
+    const struct det *d = set->dets.items[i];
+    if (d->errors == before[2 * i] && d->killed == before[2 * i + 1]) continue;
+    struct batch_det_errors *e = xcalloc(1, sizeof *e);
+    e->det = (int)i;
+    e->errors = d->errors - before[2 * i];
+    e->killed = d->killed - before[2 * i + 1];
+    vec_push(&b->det_errors, e);
   }
 }
 
 void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
   struct eval_ctx c = {log_type, set, b, 0, 0, NULL, NULL, 0};
+  unsigned long long *before = xcalloc(2 * set->dets.len + 1, sizeof *before);
+  for (size_t i = 0; i < set->dets.len; i++) {
+    const struct det *d = set->dets.items[i];
+    before[2 * i] = d->errors, before[2 * i + 1] = d->killed;
+  }
+  if (b->body) eval_body(&c);
   for (size_t i = 0; i < b->n; i++) {
     const char *text = b->text.data + b->off[i];
     size_t len = (i + 1 < b->n ? b->off[i + 1] : b->text.len) - b->off[i] - 1, errpos = 0;
@@ -125,6 +194,8 @@ void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
     cJSON_Delete(doc);
     json_arena_end();
   }
+  count_det_errors(b, set, before);
+  free(before);
 }
 
 

@@ -29,7 +29,16 @@ struct batch {
   size_t n, cap;
   const char *file;      /* borrowed: the source's name, for messages */
   const char *log_type;  /* borrowed: the source's log type, NULL = classify (workers) */
+  /* Body mode (webhooks): one request body, decoded by batch_eval on the worker with
+   * ingest_decode, so the loop thread never parses JSON. Owned; NULL otherwise. */
+  char *body, *content_type, *content_encoding;
+  size_t body_len;
+  int decode_rc;                    /* 0 or an INGEST_E_* code: nothing was evaluated */
+  unsigned long long received;      /* records found in the body */
+  unsigned long long skipped;       /* values the decoder dropped on purpose */
+  char *sns_subscribe_url, *sns_topic; /* an SNS SubscriptionConfirmation (owned) */
   /* results of batch_eval */
+  struct vec det_errors; /* struct batch_det_errors *: per detection, when any (owned) */
   struct vec matches; /* struct det_match *, in record order (owned) */
   struct vec errors;  /* the first messages (owned strings) */
   unsigned long long events, unclassified, parse_errors, rule_errors;
@@ -41,8 +50,18 @@ struct batch {
   struct batch *next;
 };
 
+/* Hook errors and budget kills of one detection during one batch. */
+struct batch_det_errors {
+  int det;
+  unsigned long long errors, killed;
+};
+
 /* A new empty batch; file is borrowed and must outlive it. Free with batch_free. */
 struct batch *batch_new(unsigned long long no, const char *file);
+/* A batch of one request body (taken: free()able) with its Content-Type and
+ * Content-Encoding header values (copied; NULL when absent). */
+struct batch *batch_new_body(unsigned long long no, const char *file, char *body, size_t len,
+                             const char *content_type, const char *content_encoding);
 void batch_free(struct batch *b);
 /* Copies one record (text of len bytes, from line `line` of the source). */
 void batch_add(struct batch *b, const char *text, size_t len, unsigned long line);
@@ -51,7 +70,8 @@ bool batch_full(const struct batch *b);
 /* Keeps msg (taken) if fewer than BATCH_MAX_REPORTED messages are kept, else frees it. */
 void batch_error(struct batch *b, char *msg);
 
-/* Parses and evaluates every record on set; log_type NULL = classify each event. Each
+/* Parses and evaluates every record (or the body) on set; log_type NULL = classify each
+ * event. Each
  * match gets its event time (or the latest time seen before it, marked time_inferred), a
  * sequence number and the event text (the record as received when it is one event). */
 void batch_eval(struct batch *b, struct det_set *set, const char *log_type);

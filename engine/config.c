@@ -50,6 +50,7 @@ struct option {
 };
 
 static const char *const format_names[] = {"auto", "json", "text", NULL};
+static const char *const level_names[] = {"debug", "info", "warn", "error", NULL}; /* log.h */
 static const char *const source_type_names[] = {"webhook", "tail", NULL};
 static const char *const auth_type_names[] = {"none", "bearer", "hmac", "github", "slack", NULL};
 
@@ -80,6 +81,18 @@ static const struct option options[] = {
       "Largest accepted request body: bytes, or a string with a unit (B, KB, MB, GB, KiB, "
       "MiB, GiB). Bigger bodies get 413."},
      S_TOP, "max_body", K_SIZE, offsetof(struct cfg, max_body), "16MiB", NULL},
+    {{"max_queue", "integer", "256",
+      "Backpressure: when this many batches wait for detection, webhooks answer 503 with "
+      "Retry-After (nothing is accepted that could not be processed) and tailing pauses. "
+      "A batch is one request body, or up to 512 tailed lines."},
+     S_TOP, "max_queue", K_INT, offsetof(struct cfg, max_queue), "256", NULL},
+    {{"log_level", "\"debug\" | \"info\" | \"warn\" | \"error\"", "\"info\"",
+      "Least severe diagnostic written to stderr."},
+     S_TOP, "log_level", K_ENUM, offsetof(struct cfg, log_level), "info", level_names},
+    {{"log_format", "\"auto\" | \"json\" | \"text\"", "\"auto\"",
+      "Diagnostics on stderr: json is one object per line (time, level, msg); auto is text "
+      "on a terminal and json otherwise (journald, containers)."},
+     S_TOP, "log_format", K_ENUM, offsetof(struct cfg, log_format), "auto", format_names},
     {{"alerts", "table", "{}", "Where alerts are written besides the store."},
      S_TOP, "alerts", K_TABLE, 0, NULL, NULL},
     {{"alerts.log", "string", "\"stderr\"",
@@ -332,6 +345,8 @@ int cfg_validate(const struct cfg *cfg, char *err, size_t errlen) {
   if (cfg->workers < 1 || cfg->workers > 1024)
     return fail(&c, "workers: %d is out of range (1 to 1024, 0 = one per CPU)", cfg->workers);
   if (cfg->max_body == 0) return fail(&c, "max_body: must be at least 1 byte");
+  if (cfg->max_queue < 1 || cfg->max_queue > 1000000)
+    return fail(&c, "max_queue: %d is out of range (1 to 1000000)", cfg->max_queue);
   if (!cfg->alert_log || !*cfg->alert_log) return fail(&c, "alerts.log: empty");
   for (size_t i = 0; i < cfg->nsources; i++) {
     const struct cfg_source *s = &cfg->sources[i];
@@ -759,6 +774,38 @@ int cfg_load(const char *path, struct cfg *cfg, char *err, size_t errlen) {
   int r = cfg_load_string(path, text, cfg, err, errlen);
   free(text);
   return r;
+}
+
+static void replace_str(char **field, const char *v) {
+  free(*field);
+  *field = xstrdup(v);
+}
+
+int cfg_build(const char *file, const struct cfg_overrides *ov, struct cfg *cfg, char *err,
+              size_t errlen) {
+  if (file) {
+    if (cfg_load(file, cfg, err, errlen) != 0) return -1;
+  } else {
+    cfg_default(cfg);
+  }
+  if (ov) {
+    if (ov->listen) replace_str(&cfg->listen, ov->listen);
+    if (ov->state_dir) replace_str(&cfg->state_dir, ov->state_dir);
+    if (ov->alert_log) replace_str(&cfg->alert_log, ov->alert_log);
+    if (ov->workers > 0) cfg->workers = ov->workers;
+    if (ov->ndetections) {
+      free_strings(cfg->detections, cfg->ndetections);
+      cfg->detections = xcalloc(ov->ndetections, sizeof *cfg->detections);
+      for (size_t i = 0; i < ov->ndetections; i++) cfg->detections[i] = xstrdup(ov->detections[i]);
+      cfg->ndetections = ov->ndetections;
+    }
+  }
+  /* again: e.g. auth "none" needs a loopback listen, which --listen may have changed */
+  if (cfg_validate(cfg, err, errlen) != 0) {
+    cfg_free(cfg);
+    return -1;
+  }
+  return 0;
 }
 
 void cfg_free(struct cfg *cfg) {

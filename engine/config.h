@@ -56,8 +56,11 @@ struct cfg {
   size_t nstories;
   int workers; /* detection threads; default the number of online CPUs */
   size_t max_body; /* bytes */
+  int max_queue;   /* batches waiting for detection before webhooks get 503 */
   char *alert_log; /* "stderr" or a file path */
   enum cfg_alert_format alert_format;
+  int log_level;                      /* enum log_level (log.h) */
+  enum cfg_alert_format log_format;   /* the daemon's diagnostics: auto, json or text */
   struct cfg_source *sources;
   size_t nsources;
 };
@@ -98,6 +101,19 @@ int cfg_parse_listen(const char *listen, char *host, size_t hostlen, int *port);
 int cfg_parse_size(const char *s, size_t *out);
 
 const char *cfg_auth_type_name(enum cfg_auth_type t);
+
+/* Command-line values that replace the file's (NULL / 0 / empty: keep the file's). */
+struct cfg_overrides {
+  const char *listen, *state_dir, *alert_log;
+  int workers;
+  const char *const *detections;
+  size_t ndetections;
+};
+/* The configuration `lp0 run` uses: file (NULL: the embedded defaults), then the
+ * overrides, then cfg_validate. Used at start and again on every reload, so both read
+ * the same settings. Returns 0, or -1 with a message in err and *cfg empty. */
+int cfg_build(const char *file, const struct cfg_overrides *ov, struct cfg *cfg, char *err,
+              size_t errlen);
 
 void cfg_free(struct cfg *cfg);
 

@@ -11,7 +11,18 @@
  * carry across restarts. Sources, authentication and limits come from the configuration
  * (config.c); bodies are decoded by ingest.c. Tail sources (tail.c) feed the same
  * batches; a file's offset is committed with the batch holding its lines, so after a
- * crash at most that batch is read again. Not yet here (docs/deployment.md): reload.
+ * crash at most that batch is read again. Request bodies are decoded on the workers
+ * (batch body mode), so the loop thread never parses JSON.
+ *
+ * Backpressure: when max_queue batches wait for the workers, webhooks answer 503 with
+ * Retry-After and tails pause; nothing is accepted that could not be processed.
+ *
+ * Reload (SIGHUP, POST /-/reload from loopback): the configuration and a new worker pool
+ * with freshly loaded detections are built first; if either fails the running set stays.
+ * Then tails whose source changed are stopped, the old pool is drained (its batches are
+ * merged and committed under the old detections), open windows move to the new
+ * detections' indexes, and the new pool takes over. Old configurations are kept until
+ * exit: batches and tails borrow names from them.
  * SPDX-License-Identifier: MIT
  */
 #include "daemon.h"
@@ -53,18 +64,21 @@ struct dmn_tail {
 };
 
 struct dmn {
-  const struct cfg *cfg;
-  struct dmn_tail *tails;
-  size_t ntails;
+  struct cfg *cfg;         /* owned: the running configuration */
+  struct vec retired;      /* struct cfg *: replaced by reloads, freed at exit */
+  const char *cfg_file;    /* borrowed from the caller, as are the overrides */
+  const struct cfg_overrides *ov;
+  struct vec tails;        /* struct dmn_tail * (owned) */
   uv_timer_t flush; /* hands partial tail batches on */
   const char *port_file;
   uv_loop_t loop;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   uv_timer_t tick;
   struct httpd *http;
   struct store *store;
   struct wrk_pool *pool;
   struct dedup dedup;
+  const struct det_set *next_set; /* during a reload: the incoming detections */
   FILE *alert_log;
   bool alert_tty, stopping;
   unsigned long long batch_no;
@@ -73,8 +87,10 @@ struct dmn {
   struct {
     struct metrics_family *requests, *received, *bytes, *parse_errors, *events, *unclassified;
     struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
-    struct metrics_family *detections, *batch_seconds, *commit_seconds;
-    struct metrics_series **match_series; /* by detection index: looked up once at start */
+    struct metrics_family *detections, *batch_seconds, *commit_seconds, *reloads, *tail_lag;
+    struct metrics_family *killed, *rejected;
+    /* by detection index: looked up once per detection set */
+    struct metrics_series **match_series, **error_series, **killed_series;
   } m;
 };
 
@@ -88,7 +104,11 @@ static void metrics_setup(struct dmn *d) {
   d->m.events = metrics_counter("lp0_events_total", "Events evaluated, by source.", source);
   d->m.unclassified = metrics_counter("lp0_unclassified_total", "Events of no known log type, by source.", source);
   d->m.matches = metrics_counter("lp0_detection_matches_total", "Events a detection's rule matched (before dedup and threshold).", detection);
-  d->m.rule_errors = metrics_counter("lp0_detection_errors_total", "Errors raised by detection hooks, all detections (per detection: lp0 replay --stats).", NULL);
+  d->m.rule_errors = metrics_counter("lp0_detection_errors_total", "Errors raised by a detection's hooks (budget kills included).", detection);
+  d->m.killed = metrics_counter("lp0_detection_budget_exceeded_total", "Hook calls stopped by the instruction or memory budget.", detection);
+  d->m.rejected = metrics_counter("lp0_backpressure_total", "Webhook requests refused with 503 because max_queue batches were waiting.", source);
+  d->m.reloads = metrics_counter("lp0_reloads_total", "Configuration and detection reloads, by result.", (const char *const[]){"result", NULL});
+  d->m.tail_lag = metrics_gauge("lp0_tail_lag_bytes", "Bytes of a followed file not yet read (size at the last stat minus offset).", (const char *const[]){"path", NULL});
   d->m.alerts = metrics_counter("lp0_alerts_total", "Alerts raised and committed, by severity.", severity);
   d->m.store_errors = metrics_counter("lp0_store_errors_total", "Store operations that failed.", NULL);
   d->m.queue = metrics_gauge("lp0_queue_depth", "Batches waiting for or in detection.", NULL);
@@ -97,6 +117,26 @@ static void metrics_setup(struct dmn *d) {
   d->m.batch_seconds = metrics_histogram("lp0_batch_duration_seconds", "From a batch's submission to the workers until it is merged.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
   d->m.commit_seconds = metrics_histogram("lp0_store_commit_duration_seconds", "Duration of store commits.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
   for (int i = 0; i < SEV_COUNT; i++) metrics_with1(d->m.alerts, det_sev_name(i)); /* show zeros */
+  metrics_with1(d->m.reloads, "success");
+  metrics_with1(d->m.reloads, "failure");
+}
+
+/* Series handles of the running detection set, by detection index. */
+static void metrics_bind_detections(struct dmn *d) {
+  const struct det_set *set = wrk_detections(d->pool);
+  size_t n = set->dets.len ? set->dets.len : 1;
+  free(d->m.match_series);
+  free(d->m.error_series);
+  free(d->m.killed_series);
+  d->m.match_series = xcalloc(n, sizeof *d->m.match_series);
+  d->m.error_series = xcalloc(n, sizeof *d->m.error_series);
+  d->m.killed_series = xcalloc(n, sizeof *d->m.killed_series);
+  for (size_t i = 0; i < set->dets.len; i++) {
+    const char *id = ((const struct det *)set->dets.items[i])->id;
+    d->m.match_series[i] = metrics_with1(d->m.matches, id);
+    d->m.error_series[i] = metrics_with1(d->m.rule_errors, id);
+    d->m.killed_series[i] = metrics_with1(d->m.killed, id);
+  }
 }
 
 static void count_store_error(struct dmn *d) { metrics_inc(metrics_with0(d->m.store_errors)); }
@@ -122,7 +162,8 @@ struct dmn_req {
   struct httpd_req *req;
   struct vec offsets; /* struct dmn_offset *, tail batches only: the latest per file */
   int outstanding; /* batches not back yet */
-  unsigned long long events, parse_errors, unclassified;
+  unsigned long long events, parse_errors, unclassified, received, skipped;
+  int decode_rc; /* body mode: a fatal ingest_decode() result */
   char *first_error;
 };
 
@@ -302,6 +343,12 @@ static void finish_request(struct dmn *d, struct dmn_req *r) {
   if (store_in_transaction(d->store) && commit(d) != 0) {
     log_error("store commit: %s", store_errmsg(d->store));
     respond_json(r->req, 503, "{\"error\":\"the alert store could not commit; retry\"}");
+  } else if (r->decode_rc) {
+    respond_json(r->req, ingest_http_status(r->decode_rc), "{\"error\":\"%s\"}",
+                 ingest_strerror(r->decode_rc));
+  } else if (!r->received && !r->parse_errors && !r->skipped) {
+    respond_json(r->req, 400,
+                 "{\"error\":\"no events in the body: send a JSON object, array or NDJSON\"}");
   } else if (r->parse_errors) {
     char msg[512];
     escape(r->first_error ? r->first_error : "malformed JSON", msg, sizeof msg);
@@ -323,8 +370,24 @@ static void dmn_on_batch(struct batch *b, void *ud) {
   const struct det_set *set = wrk_detections(d->pool);
   metrics_add(metrics_with1(d->m.events, b->file), b->events);
   metrics_add(metrics_with1(d->m.unclassified, b->file), b->unclassified);
-  metrics_add(metrics_with0(d->m.rule_errors), b->rule_errors);
   metrics_observe(metrics_with0(d->m.batch_seconds), (double)(clk_mono_ns() - b->submitted_ns) / 1e9);
+  for (size_t i = 0; i < b->det_errors.len; i++) {
+    const struct batch_det_errors *e = b->det_errors.items[i];
+    metrics_add(d->m.error_series[e->det], e->errors);
+    metrics_add(d->m.killed_series[e->det], e->killed);
+  }
+  if (b->body) { /* counted here: the body was decoded on the worker */
+    metrics_add(metrics_with1(d->m.received, b->file), b->received);
+    metrics_add(metrics_with1(d->m.parse_errors, b->file), b->parse_errors);
+    r->received += b->received;
+    r->skipped += b->skipped;
+    if (b->decode_rc) r->decode_rc = b->decode_rc;
+    if (b->sns_subscribe_url) {
+      log_warn("source %s: SNS subscription confirmation for %s: confirm it by visiting %s",
+               b->file, b->sns_topic ? b->sns_topic : "?", b->sns_subscribe_url);
+      r->skipped++; /* answered 200: nothing to evaluate, nothing lost */
+    }
+  }
   for (size_t i = 0; i < b->matches.len; i++) {
     const struct det_match *m = b->matches.items[i];
     metrics_inc(d->m.match_series[m->det]);
@@ -369,40 +432,6 @@ static int authenticate(struct httpd_req *req, const struct cfg_source *src) {
   return -1;
 }
 
-/* Hands the decoded records to the workers in batches. Returns the number of batches. */
-static int submit_records(struct dmn *d, struct dmn_req *r, const struct cfg_source *src,
-                          const struct ingest_result *res) {
-  struct batch *b = NULL;
-  int batches = 0;
-  for (size_t i = 0; i < res->nrecs; i++) {
-    const struct ingest_record *rec = &res->recs[i];
-    if (!b) {
-      b = batch_new(d->batch_no++, src->name);
-      b->owner = r;
-      b->log_type = src->log_type;
-    }
-    if (rec->text) {
-      batch_add(b, rec->text, rec->len, rec->line);
-    } else {
-      char *text = json_print(rec->json);
-      batch_add(b, text, strlen(text), rec->line);
-      free(text);
-    }
-    if (batch_full(b)) {
-      r->outstanding++, batches++;
-      b->submitted_ns = clk_mono_ns();
-      wrk_submit(d->pool, b);
-      b = NULL;
-    }
-  }
-  if (b) {
-    r->outstanding++, batches++;
-    b->submitted_ns = clk_mono_ns();
-    wrk_submit(d->pool, b);
-  }
-  return batches;
-}
-
 static const struct cfg_source *find_source(const struct dmn *d, const char *name) {
   for (size_t i = 0; i < d->cfg->nsources; i++) {
     const struct cfg_source *src = &d->cfg->sources[i];
@@ -434,43 +463,27 @@ static void handle_ingest(struct dmn *d, struct httpd_req *req, const char *name
   }
   if (authenticate(req, src) != 0) return;
   metrics_add(metrics_with1(d->m.bytes, src->name), req->body_len);
-  struct ingest_result res;
-  int rc = ingest_decode(req->body, req->body_len, httpd_req_header(req, "Content-Type"),
-                         httpd_req_header(req, "Content-Encoding"), NULL, &res);
-  if (rc != 0) {
-    respond_json(req, ingest_http_status(rc), "{\"error\":\"%s\"}", ingest_strerror(rc));
-    ingest_result_free(&res);
-    return;
-  }
-  if (res.kind == INGEST_KIND_SNS_CONFIRM) {
-    log_warn("source %s: SNS subscription confirmation for %s: confirm it by visiting %s",
-             src->name, res.topic_arn ? res.topic_arn : "?", res.subscribe_url);
-    respond_json(req, 200, "{\"accepted\":0,\"subscription\":\"logged\"}");
-    ingest_result_free(&res);
+  if (wrk_pending(d->pool) >= (size_t)d->cfg->max_queue) {
+    metrics_inc(metrics_with1(d->m.rejected, src->name));
+    log_warn("backpressure: %zu batches wait for detection (max_queue %d); answering 503",
+             wrk_pending(d->pool), d->cfg->max_queue);
+    httpd_add_header(req, "Retry-After", "1");
+    respond_json(req, 503, "{\"error\":\"detection is behind (queue full); retry later\"}");
     return;
   }
   struct dmn_req *r = xcalloc(1, sizeof *r);
   r->d = d;
   r->req = req;
-  r->parse_errors = res.nerrors;
-  metrics_add(metrics_with1(d->m.parse_errors, src->name), res.nerrors);
-  metrics_add(metrics_with1(d->m.received, src->name), res.nrecs);
-  if (res.nerrs_kept) {
-    const struct ingest_error *e = &res.errs[0];
-    r->first_error = xasprintf("%s:%lu: %s (byte %zu)", src->name, e->line, e->msg, e->pos + 1);
-    log_warn("%s", r->first_error);
-  }
-  int batches = submit_records(d, r, src, &res);
-  size_t skipped = res.skipped;
-  ingest_result_free(&res);
-  if (batches > 0) return; /* answered when the last batch is merged */
-  if (r->parse_errors || skipped) { /* nothing to evaluate: answer now */
-    finish_request(d, r);
-    return;
-  }
-  respond_json(req, 400, "{\"error\":\"no events in the body: send a JSON object, array or NDJSON\"}");
-  free(r->first_error);
-  free(r);
+  r->outstanding = 1;
+  size_t len;
+  char *body = httpd_req_take_body(req, &len);
+  struct batch *bt = batch_new_body(d->batch_no++, src->name, body, len,
+                                    httpd_req_header(req, "Content-Type"),
+                                    httpd_req_header(req, "Content-Encoding"));
+  bt->owner = r;
+  bt->log_type = src->log_type;
+  bt->submitted_ns = clk_mono_ns();
+  wrk_submit(d->pool, bt); /* answered when it is merged (dmn_on_batch) */
 }
 
 /* {===================== tail sources ===================== */
@@ -542,59 +555,233 @@ static int dmn_tail_lookup(const char *path, struct tail_start *out, void *ud) {
 }
 
 /* Every 100 ms: partial batches go to the workers, and reading pauses while the
- * backlog is long (the workers catch up before more lines are read). */
+ * backlog is long (the workers catch up before more lines are read). Tails pause at half
+ * of max_queue, which leaves the other half to webhooks. */
 static void dmn_on_flush(uv_timer_t *h) {
   struct dmn *d = h->data;
-  size_t pending = wrk_pending(d->pool);
-  for (size_t i = 0; i < d->ntails; i++) {
-    struct dmn_tail *tl = &d->tails[i];
+  size_t pending = wrk_pending(d->pool), high = (size_t)d->cfg->max_queue / 2 + 1;
+  for (size_t i = 0; i < d->tails.len; i++) {
+    struct dmn_tail *tl = d->tails.items[i];
     flush_tail(tl);
-    bool pause = pending > 64 || (tl->paused && pending > 16);
+    bool pause = pending >= high || (tl->paused && pending > high / 4);
     if (pause != tl->paused) tail_pause(tl->t, tl->paused = pause);
   }
 }
 
-static int start_tails(struct dmn *d) {
-  const struct cfg *c = d->cfg;
-  d->tails = xcalloc(c->nsources ? c->nsources : 1, sizeof *d->tails);
-  for (size_t i = 0; i < c->nsources; i++) {
-    const struct cfg_source *src = &c->sources[i];
-    if (src->type != CFG_SOURCE_TAIL) continue;
-    struct dmn_tail *tl = &d->tails[d->ntails];
-    tl->d = d;
-    tl->src = src;
-    const char *patterns[] = {src->path};
-    struct tail_config tc = {0};
-    tc.patterns = patterns;
-    tc.npatterns = 1;
-    tc.on_line = dmn_on_tail_line;
-    tc.on_error = dmn_on_tail_error;
-    tc.lookup = dmn_tail_lookup;
-    tc.ud = tl;
-    tc.read_from_head = src->read_from_head;
-    int rc = tail_open(&d->loop, &tc, &tl->t);
-    if (rc != 0) {
-      log_error("source %s: cannot follow %s: %s", src->name, src->path, strerror(-rc));
-      return -1;
-    }
-    d->ntails++;
+static int start_tail(struct dmn *d, const struct cfg_source *src) {
+  struct dmn_tail *tl = xcalloc(1, sizeof *tl);
+  tl->d = d;
+  tl->src = src;
+  const char *patterns[] = {src->path};
+  struct tail_config tc = {0};
+  tc.patterns = patterns;
+  tc.npatterns = 1;
+  tc.on_line = dmn_on_tail_line;
+  tc.on_error = dmn_on_tail_error;
+  tc.lookup = dmn_tail_lookup;
+  tc.ud = tl;
+  tc.read_from_head = src->read_from_head;
+  int rc = tail_open(&d->loop, &tc, &tl->t);
+  if (rc != 0) {
+    log_error("source %s: cannot follow %s: %s", src->name, src->path, strerror(-rc));
+    free(tl);
+    return -1;
   }
+  vec_push(&d->tails, tl);
+  return 0;
+}
+
+static void stop_tail(struct dmn_tail *tl) {
+  flush_tail(tl);
+  tail_close(tl->t, NULL);
+  free(tl);
+}
+
+static int start_tails(struct dmn *d) {
+  for (size_t i = 0; i < d->cfg->nsources; i++)
+    if (d->cfg->sources[i].type == CFG_SOURCE_TAIL && start_tail(d, &d->cfg->sources[i]) != 0)
+      return -1;
   return 0;
 }
 
 static void stop_tails(struct dmn *d) {
-  for (size_t i = 0; i < d->ntails; i++) {
-    flush_tail(&d->tails[i]);
-    tail_close(d->tails[i].t, NULL);
+  for (size_t i = 0; i < d->tails.len; i++) stop_tail(d->tails.items[i]);
+  d->tails.len = 0;
+}
+
+/* A tail source of c with the same name, path and reading options, or NULL. */
+static const struct cfg_source *same_tail(const struct cfg *c, const struct cfg_source *s) {
+  for (size_t i = 0; i < c->nsources; i++) {
+    const struct cfg_source *n = &c->sources[i];
+    if (n->type == CFG_SOURCE_TAIL && strcmp(n->name, s->name) == 0 &&
+        strcmp(n->path, s->path) == 0 && n->read_from_head == s->read_from_head &&
+        (n->log_type ? s->log_type && strcmp(n->log_type, s->log_type) == 0 : !s->log_type))
+      return n;
   }
-  d->ntails = 0;
+  return NULL;
+}
+
+/* Reload, before the pool changes: tails whose source is gone or changed stop (their
+ * last lines are flushed to the old pool, so their offsets commit with the drain). */
+static void stop_changed_tails(struct dmn *d, const struct cfg *next) {
+  size_t j = 0;
+  for (size_t i = 0; i < d->tails.len; i++) {
+    struct dmn_tail *tl = d->tails.items[i];
+    const struct cfg_source *n = same_tail(next, tl->src);
+    if (n) d->tails.items[j++] = tl;
+    else stop_tail(tl);
+  }
+  d->tails.len = j;
+}
+
+/* Reload, once next is the running configuration: kept tails point at its sources, new
+ * tail sources start (from their committed offsets). */
+static int start_new_tails(struct dmn *d) {
+  int rc = 0;
+  for (size_t i = 0; i < d->tails.len; i++) {
+    struct dmn_tail *tl = d->tails.items[i];
+    tl->src = same_tail(d->cfg, tl->src);
+  }
+  for (size_t i = 0; i < d->cfg->nsources; i++) {
+    const struct cfg_source *s = &d->cfg->sources[i];
+    bool running = false;
+    for (size_t k = 0; k < d->tails.len && !running; k++)
+      running = ((struct dmn_tail *)d->tails.items[k])->src == s;
+    if (s->type == CFG_SOURCE_TAIL && !running && start_tail(d, s) != 0) rc = -1;
+  }
+  return rc;
 }
 
 /* }============================================================ */
 
+/* {===================== reload ===================== */
+
+static bool same_str(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int remap_det(struct dedup_window *w, void *ud) {
+  struct dmn *d = ud;
+  const struct det *o = wrk_detections(d->pool)->dets.items[w->det];
+  const struct det *n = hmap_get(&d->next_set->ids, o->id, strlen(o->id));
+  if (!n || !n->create_alert) return -1;
+  w->threshold = n->threshold;
+  /* the log type string belongs to the outgoing set */
+  const char *lt = w->first->log_type ? det_set_logtype(d->next_set, w->first->log_type) : NULL;
+  w->first->log_type = lt ? lt : det_set_logtype(d->next_set, n->log_types[0]);
+  return n->index;
+}
+
+/* Opens the alert log of c; returns 0 or -1 (the running one stays). */
+static int open_alert_log(struct dmn *d, const struct cfg *c) {
+  FILE *f = stderr;
+  const char *al = c->alert_log;
+  if (strcmp(al, "stderr") != 0 && strcmp(al, "-") != 0 && !(f = fopen(al, "a"))) {
+    log_error("%s: cannot open the alert log: %s", al, strerror(errno));
+    return -1;
+  }
+  if (d->alert_log && d->alert_log != stderr) fclose(d->alert_log);
+  d->alert_log = f;
+  d->alert_tty = c->alert_format == CFG_FORMAT_TEXT ||
+                 (c->alert_format == CFG_FORMAT_AUTO && isatty(fileno(f)));
+  return 0;
+}
+
+static void apply_logging(const struct cfg *c) {
+  log_set_level((enum log_level)c->log_level);
+  log_set_json(c->log_format == CFG_FORMAT_JSON ||
+               (c->log_format == CFG_FORMAT_AUTO && !isatty(STDERR_FILENO)));
+}
+
+/* Loads the configuration and detections again and swaps them in, or keeps the running
+ * set. Returns 0, or -1 with a message in err. Loop thread; blocks while the old pool
+ * finishes its queue. */
+static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
+  struct cfg *next = xcalloc(1, sizeof *next);
+  struct wrk_pool *pool = NULL;
+  char *perr = NULL;
+  unsigned long long t0 = clk_mono_ns();
+  log_info("%s: reloading %s and the detections", why, d->cfg_file ? d->cfg_file : "the defaults");
+  if (cfg_build(d->cfg_file, d->ov, next, err, errlen) != 0) {
+    free(next);
+    goto fail;
+  }
+  if (wrk_pool_new(&d->loop, next->workers, next->detections, next->ndetections, dmn_on_batch,
+                   d, &pool, &perr) != 0) {
+    snprintf(err, errlen, "detections: %s", perr ? perr : "cannot start the workers");
+    free(perr);
+    cfg_free(next);
+    free(next);
+    goto fail;
+  }
+  /* Nothing can fail from here on: the new set takes over. */
+  if (!same_str(next->listen, d->cfg->listen) || !same_str(next->state_dir, d->cfg->state_dir) ||
+      next->max_body != d->cfg->max_body)
+    log_warn("reload: listen, state_dir and max_body take effect at the next start");
+  stop_changed_tails(d, next);
+  for (size_t i = 0; i < d->tails.len; i++) flush_tail(d->tails.items[i]);
+  wrk_pool_drain(d->pool); /* merged and answered under the detections they ran on */
+  bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
+  d->next_set = wrk_detections(pool);
+  dedup_remap(&d->dedup, remap_det, d); /* windows of removed detections are deleted */
+  d->next_set = NULL;
+  wrk_pool_close(d->pool, NULL, NULL);
+  d->pool = pool;
+  if (own) save_windows(d);
+  if (own && commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
+  metrics_bind_detections(d);
+  vec_push(&d->retired, d->cfg);
+  d->cfg = next;
+  if (start_new_tails(d) != 0) log_error("reload: some tail sources could not start");
+  if (!same_str(next->alert_log, ((struct cfg *)d->retired.items[d->retired.len - 1])->alert_log))
+    open_alert_log(d, next);
+  apply_logging(next);
+  metrics_inc(metrics_with1(d->m.reloads, "success"));
+  log_info("reloaded in %.0f ms: %zu detections, %zu sources", (double)(clk_mono_ns() - t0) / 1e6,
+           wrk_detections(d->pool)->dets.len, d->cfg->nsources);
+  return 0;
+fail:
+  metrics_inc(metrics_with1(d->m.reloads, "failure"));
+  log_error("reload failed, the running configuration and detections stay: %s", err);
+  return -1;
+}
+
+static void dmn_on_hup(uv_signal_t *h, int signum) {
+  struct dmn *d = h->data;
+  char err[1024];
+  (void)signum;
+  if (!d->stopping) reload(d, "SIGHUP", err, sizeof err);
+}
+
+static void handle_reload(struct dmn *d, struct httpd_req *req) {
+  char err[1024], msg[1100];
+  if (!req->peer_loopback) {
+    respond_json(req, 403, "{\"error\":\"reload is only accepted from loopback\"}");
+  } else if (strcmp(req->method, "POST") != 0) {
+    httpd_add_header(req, "Allow", "POST");
+    respond_json(req, 405, "{\"error\":\"use POST\"}");
+  } else if (reload(d, "POST /-/reload", err, sizeof err) != 0) {
+    escape(err, msg, sizeof msg);
+    respond_json(req, 422, "{\"reloaded\":false,\"error\":\"%s\"}", msg);
+  } else {
+    respond_json(req, 200, "{\"reloaded\":true,\"detections\":%zu}",
+                 wrk_detections(d->pool)->dets.len);
+  }
+}
+
+/* }============================================================ */
+
+static void tail_lag(const struct tail_file_stat *st, void *ud) {
+  struct dmn *d = ud;
+  int64_t lag = st->size > st->offset ? (int64_t)(st->size - st->offset) : 0;
+  metrics_set(metrics_with1(d->m.tail_lag, st->path), lag);
+}
+
 static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   struct buf b;
   buf_init(&b);
+  for (size_t i = 0; i < d->tails.len; i++)
+    tail_each_file(((struct dmn_tail *)d->tails.items[i])->t, tail_lag, d);
   metrics_set(metrics_with0(d->m.queue), (int64_t)wrk_pending(d->pool));
   metrics_set(metrics_with0(d->m.windows), (int64_t)d->dedup.windows.len);
   metrics_set(metrics_with0(d->m.detections), (int64_t)wrk_detections(d->pool)->dets.len);
@@ -618,6 +805,8 @@ static void dmn_on_request(struct httpd_req *req, void *ud) {
                  wrk_detections(d->pool)->dets.len);
   } else if (strcmp(req->path, "/metrics") == 0) {
     handle_metrics(d, req);
+  } else if (strcmp(req->path, "/-/reload") == 0) {
+    handle_reload(d, req);
   } else {
     respond_json(req, 404, "{\"error\":\"no such path (POST /ingest/<source>, GET /healthz, GET /metrics)\"}");
   }
@@ -638,6 +827,7 @@ static void dmn_on_pool_closed(void *ud) {
   uv_close((uv_handle_t *)&d->flush, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+  uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
 }
 
 static void dmn_on_http_closed(void *ud) {
@@ -701,10 +891,7 @@ static int start(struct dmn *d) {
   dedup_init(&d->dedup, NULL, d);
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
-  const struct det_set *set = wrk_detections(d->pool);
-  d->m.match_series = xcalloc(set->dets.len ? set->dets.len : 1, sizeof *d->m.match_series);
-  for (size_t i = 0; i < set->dets.len; i++)
-    d->m.match_series[i] = metrics_with1(d->m.matches, ((const struct det *)set->dets.items[i])->id);
+  metrics_bind_detections(d);
   if (restore_windows(d) != 0) return 2;
   if (start_tails(d) != 0) return 2;
   if (uv_timer_start(&d->flush, dmn_on_flush, 100, 100) != 0) return 2;
@@ -721,6 +908,7 @@ static int start(struct dmn *d) {
   }
   if (uv_signal_start(&d->sigint, dmn_on_signal, SIGINT) != 0 ||
       uv_signal_start(&d->sigterm, dmn_on_signal, SIGTERM) != 0 ||
+      uv_signal_start(&d->sighup, dmn_on_hup, SIGHUP) != 0 ||
       uv_timer_start(&d->tick, dmn_on_tick, 1000, 1000) != 0)
     return 2;
   if (d->port_file) {
@@ -736,31 +924,36 @@ static int start(struct dmn *d) {
   return 0;
 }
 
-int dmn_run(const struct cfg *cfg, const char *port_file) {
+int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char *port_file) {
   struct dmn *d = xcalloc(1, sizeof *d);
-  d->cfg = cfg;
+  char err[1024];
+  d->cfg = xcalloc(1, sizeof *d->cfg);
+  if (cfg_build(config_file, ov, d->cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "lp0: %s\n", err);
+    free(d->cfg);
+    free(d);
+    return 2;
+  }
+  d->cfg_file = config_file;
+  d->ov = ov;
   d->port_file = port_file;
   d->exit_code = 0;
+  apply_logging(d->cfg);
   if (uv_loop_init(&d->loop) != 0) {
+    cfg_free(d->cfg);
+    free(d->cfg);
     free(d);
     return 2;
   }
-  d->alert_log = stderr;
-  const char *al = cfg->alert_log;
-  if (al && strcmp(al, "stderr") != 0 && strcmp(al, "-") != 0 && !(d->alert_log = fopen(al, "a"))) {
-    log_error("%s: cannot open the alert log: %s", al, strerror(errno));
-    d->alert_log = stderr;
-  }
-  d->alert_tty = cfg->alert_format == CFG_FORMAT_TEXT ||
-                 (cfg->alert_format == CFG_FORMAT_AUTO && isatty(fileno(d->alert_log)));
+  if (open_alert_log(d, d->cfg) != 0) d->alert_log = stderr; /* logged; alerts still stored */
   /* Handles first: whatever fails later, closing them is always possible. */
   if (uv_signal_init(&d->loop, &d->sigint) != 0 || uv_signal_init(&d->loop, &d->sigterm) != 0 ||
-      uv_timer_init(&d->loop, &d->tick) != 0 || uv_timer_init(&d->loop, &d->flush) != 0) {
+      uv_signal_init(&d->loop, &d->sighup) != 0 || uv_timer_init(&d->loop, &d->tick) != 0 ||
+      uv_timer_init(&d->loop, &d->flush) != 0) {
     log_error("cannot set up the event loop");
-    free(d);
-    return 2;
+    return 2; /* the process exits: nothing to unwind that the OS would not */
   }
-  d->sigint.data = d->sigterm.data = d->tick.data = d->flush.data = d;
+  d->sigint.data = d->sigterm.data = d->sighup.data = d->tick.data = d->flush.data = d;
   int rc = start(d);
   if (rc != 0) { /* unwind in the same order as a stop */
     d->exit_code = rc;
@@ -775,9 +968,18 @@ int dmn_run(const struct cfg *cfg, const char *port_file) {
   store_close(d->store);
   metrics_reset();
   free(d->m.match_series);
-  free(d->tails);
+  free(d->m.error_series);
+  free(d->m.killed_series);
+  vec_free(&d->tails);
   if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
   if (d->alert_log != stderr) fclose(d->alert_log);
+  for (size_t i = 0; i < d->retired.len; i++) {
+    cfg_free(d->retired.items[i]);
+    free(d->retired.items[i]);
+  }
+  vec_free(&d->retired);
+  cfg_free(d->cfg);
+  free(d->cfg);
   int code = d->exit_code;
   free(d);
   return code;

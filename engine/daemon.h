@@ -8,11 +8,13 @@
 
 #include <stddef.h>
 
-struct cfg;
+struct cfg_overrides;
 
-/* Runs with a validated configuration (config.h; borrowed) until SIGINT/SIGTERM; returns
- * the exit code (0 after a clean drain, 2 when it cannot start). port_file, when not
- * NULL, receives the bound port (for listen ports of 0). */
-int dmn_run(const struct cfg *cfg, const char *port_file);
+/* Loads the configuration (config_file, NULL for the embedded defaults, then the
+ * command-line overrides: cfg_build) and runs until SIGINT/SIGTERM; SIGHUP and
+ * POST /-/reload load both again. Returns the exit code (0 after a clean drain, 2 when
+ * it cannot start). port_file, when not NULL, receives the bound port (for listen ports
+ * of 0). Arguments are borrowed for the whole run. */
+int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char *port_file);
 
 #endif

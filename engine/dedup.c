@@ -82,6 +82,8 @@ static void heap_remove(struct dedup *d, struct dedup_window *w) {
   sift_down(d, last->_heap);
 }
 
+static void heap_push(struct dedup *d, struct dedup_window *w);
+
 static void close_window(struct dedup *d, struct dedup_window *w) {
   hmap_del(&d->windows, w->key, strlen(w->key));
   if (d->on_close) d->on_close(w, d->ud);
@@ -103,6 +105,33 @@ void dedup_advance(struct dedup *d, double t) {
   }
   while (d->nheap && d->heap[0]->end + d->lateness <= d->watermark)
     close_window(d, heap_pop(d));
+}
+
+void dedup_remap(struct dedup *d, dedup_map_cb map, void *ud) {
+  struct dedup_window **keep = xcalloc(d->nheap ? d->nheap : 1, sizeof *keep);
+  size_t n = 0;
+  for (size_t i = 0; i < d->nheap; i++) {
+    struct dedup_window *w = d->heap[i];
+    int det = map(w, ud);
+    if (det < 0) {
+      if (d->on_close) d->on_close(w, d->ud); /* dropped: its detection is gone */
+      window_free(w);
+      continue;
+    }
+    free(w->key);
+    w->key = xasprintf("%d\x1f%s", det, w->first->dedup);
+    w->det = w->first->det = det;
+    keep[n++] = w;
+  }
+  /* Rebuild both indexes: keys changed, and removals broke the heap. */
+  hmap_free(&d->windows);
+  hmap_init(&d->windows);
+  d->nheap = 0;
+  for (size_t i = 0; i < n; i++) {
+    *hmap_put(&d->windows, keep[i]->key, strlen(keep[i]->key)) = keep[i];
+    heap_push(d, keep[i]);
+  }
+  free(keep);
 }
 
 void dedup_flush(struct dedup *d) {

@@ -70,6 +70,13 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m);
 void dedup_restore(struct dedup *d, struct dedup_window *w);
 /* Moves event time forward to t, closing windows that end at or before it. */
 void dedup_advance(struct dedup *d, double t);
+/* For dedup_remap: the index in the new detection set of w's detection (w->det is the
+ * old index), or -1 when it is gone. It may update what the window borrows from or
+ * copies of the detection: w->threshold, w->first->log_type. */
+typedef int (*dedup_map_cb)(struct dedup_window *w, void *ud);
+/* After a reload: moves every open window to its detection's new index, and drops (with
+ * on_close, without alerting) the windows of detections that are gone. */
+void dedup_remap(struct dedup *d, dedup_map_cb map, void *ud);
 /* Closes every open window (end of input). */
 void dedup_flush(struct dedup *d);
 

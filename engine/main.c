@@ -271,10 +271,6 @@ static int cmd_replay(int argc, char **argv) {
 }
 
 /* Replaces a config string with a copy of v. */
-static void set_str(char **field, const char *v) {
-  free(*field);
-  *field = xstrdup(v);
-}
 
 static int cmd_run(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -312,34 +308,10 @@ static int cmd_run(int argc, char **argv) {
     vec_free(&dets);
     return usage_error(usage_run, "run takes no arguments besides options");
   }
-  struct cfg cfg;
-  char err[1024];
-  int code = 2;
-  if (file) {
-    if (cfg_load(file, &cfg, err, sizeof err) != 0) {
-      fprintf(stderr, "lp0: %s\n", err);
-      vec_free(&dets);
-      return 2;
-    }
-  } else {
-    cfg_default(&cfg);
-  }
-  /* Command-line overrides, then validate again (e.g. auth "none" needs a loopback listen). */
-  if (listen) set_str(&cfg.listen, listen);
-  if (state) set_str(&cfg.state_dir, state);
-  if (alert_log) set_str(&cfg.alert_log, alert_log);
-  if (workers) cfg.workers = (int)workers;
-  if (dets.len) {
-    for (size_t i = 0; i < cfg.ndetections; i++) free(cfg.detections[i]);
-    free(cfg.detections);
-    cfg.detections = xcalloc(dets.len, sizeof *cfg.detections);
-    for (size_t i = 0; i < dets.len; i++) cfg.detections[i] = xstrdup(dets.items[i]);
-    cfg.ndetections = dets.len;
-  }
+  struct cfg_overrides ov = {listen, state, alert_log, (int)workers,
+                             (const char *const *)dets.items, dets.len};
+  int code = dmn_run(file, &ov, port_file);
   vec_free(&dets);
-  if (cfg_validate(&cfg, err, sizeof err) != 0) fprintf(stderr, "lp0: %s\n", err);
-  else code = dmn_run(&cfg, port_file);
-  cfg_free(&cfg);
   return code;
 }
 

@@ -35,6 +35,14 @@ static struct det_match *match(const char *title, const char *dedup, double t, c
   return m;
 }
 
+/* A reload: detection 0 becomes index 1 with threshold 2; detection 1 is gone. */
+static int remap(struct dedup_window *w, void *ud) {
+  (*(int *)ud)++;
+  if (w->det == 1) return -1;
+  w->threshold = 2;
+  return 1;
+}
+
 int main(void) {
   struct det d = {0};
   d.index = 0, d.dedup_minutes = 60, d.threshold = 1;
@@ -146,6 +154,30 @@ int main(void) {
   ASSERT_EQ_INT(dd.alerts, 1940); /* windows of 60 s: all but the last 60 closed */
   dedup_flush(&dd);
   ASSERT_EQ_INT(dd.alerts, 2000);
+  dedup_free(&dd);
+
+  /* remap after a reload: windows follow their detection's new index and threshold,
+   * windows of removed detections are dropped without alerting */
+  memset(&s, 0, sizeof s);
+  dedup_init(&dd, on_alert, &s);
+  struct det d1 = d;
+  d1.index = 1;
+  d.threshold = 5;
+  dedup_observe(&dd, &d, match("kept", "K", 0, NULL));
+  dedup_observe(&dd, &d1, match("gone", "G", 1, NULL));
+  dedup_observe(&dd, &d1, match("gone2", "G2", 2, NULL));
+  int calls = 0;
+  dedup_remap(&dd, remap, &calls);
+  ASSERT_EQ_INT(calls, 3);
+  ASSERT_EQ_INT(dd.windows.len, 1);
+  ASSERT_EQ_INT(dd.nheap, 1);
+  d1.threshold = 2;
+  dedup_observe(&dd, &d1, match("kept2", "K", 10, NULL)); /* joins the remapped window */
+  ASSERT_EQ_INT(dd.windows.len, 1);
+  dedup_flush(&dd);
+  ASSERT_EQ_INT(s.n, 1);
+  ASSERT_EQ_STR(s.titles[0], "kept");
+  ASSERT_EQ_INT(s.counts[0], 2);
   dedup_free(&dd);
   CHECK_DONE();
 }

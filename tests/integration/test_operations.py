@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Operating `lp0 run`: reload (SIGHUP and POST /-/reload), backpressure (503 with
+Retry-After), per-detection error and budget metrics, tail lag, structured logs.
+
+Run: LP0=build/lp0 python3 tests/integration/test_operations.py
+"""
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_daemon import DETECTION, Daemon, event, wait_for  # noqa: E402
+
+EXTRA = """
+id = "Test.Extra"
+log_types = { "AWS.CloudTrail" }
+default_severity = "LOW"
+match = { eventName = "Extra" }
+function rule(e) return true end
+tests = { { name = "x", expect = true, event = { eventName = "Extra" } } }
+"""
+
+SLOW = """
+id = "Test.Slow"
+log_types = { "AWS.CloudTrail" }
+default_severity = "LOW"
+match = { eventName = "Slow" }
+function rule(e)
+  local x = 0
+  for i = 1, 150000 do x = x + i end  -- well under the instruction budget, but slow
+  return false
+end
+tests = { { name = "x", expect = false, event = { eventName = "Slow" } } }
+"""
+
+LOOP = """
+id = "Test.Loop"
+log_types = { "AWS.CloudTrail" }
+default_severity = "LOW"
+match = { eventName = "Loop" }
+function rule(e) while true do end end
+"""
+
+
+def metric(body, line_prefix):
+    for line in body.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+class Base(unittest.TestCase):
+    files = {"hit.lua": DETECTION}
+    config = None
+    env = None
+
+    def setUp(self):
+        self.tmpdir = tempfile.TemporaryDirectory()
+        self.tmp = self.tmpdir.name
+        self.det = os.path.join(self.tmp, "detections")
+        os.makedirs(self.det)
+        for name, text in self.files.items():
+            self.write(name, text)
+        self.cfg = None
+        if self.config is not None:
+            self.cfg = os.path.join(self.tmp, "lp0.lua")
+            with open(self.cfg, "w") as f:
+                f.write(self.config.replace("TMP", self.tmp))
+        self.d = Daemon(self.tmp, self.det, self.cfg, self.env)
+
+    def write(self, name, text):
+        with open(os.path.join(self.det, name), "w") as f:
+            f.write(text)
+
+    def tearDown(self):
+        code = self.d.stop()
+        log = self.d.log()
+        self.tmpdir.cleanup()
+        self.assertEqual(code, 0, log)
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(bad, log)
+
+    def metrics(self):
+        status, body = self.d.request("/metrics")
+        self.assertEqual(status, 200)
+        return body
+
+    def detections(self):
+        return json.loads(self.d.request("/healthz")[1])["detections"]
+
+
+class ReloadTest(Base):
+    config = 'detections = { "TMP/detections" }\n'
+
+    def test_sighup_swaps_detections_and_keeps_open_windows(self):
+        for i in range(2):  # threshold 3: an open window, no alert yet
+            self.assertEqual(self.d.post("cloudtrail", event(t="2024-10-31T08:0%d:00Z" % i))[0], 200)
+        self.assertEqual(self.d.alerts(), [])
+        self.write("hit.lua", DETECTION.replace("threshold = 3", "threshold = 2"))
+        self.write("extra.lua", EXTRA)
+        self.d.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: self.detections() == 2), self.d.log())
+        # the window opened before the reload goes on under the new threshold
+        self.assertEqual(self.d.post("cloudtrail", event(t="2024-10-31T08:03:00Z"))[0], 200)
+        alerts = self.d.alerts()
+        self.assertEqual([a["detection"] for a in alerts], ["Test.Hit"])
+        self.assertEqual(self.d.post("cloudtrail", event(name="Extra"))[0], 200)
+        body = self.metrics()
+        self.assertEqual(metric(body, 'lp0_detection_matches_total{detection="Test.Extra"}'), 1)
+        self.assertEqual(metric(body, 'lp0_reloads_total{result="success"}'), 1)
+        self.assertIn("reloaded in", self.d.log())
+
+    def test_broken_detection_keeps_the_running_set(self):
+        self.write("broken.lua", "id = 'Test.Broken'\nfunction rule(e) return end end\n")
+        status, body = self.d.request("/-/reload", b"", "POST")
+        self.assertEqual(status, 422, body)
+        self.assertFalse(json.loads(body)["reloaded"])
+        self.assertIn("problems in the detections", json.loads(body)["error"])
+        self.assertEqual(self.detections(), 1)
+        self.assertEqual(metric(self.metrics(), 'lp0_reloads_total{result="failure"}'), 1)
+        # the old set still works
+        for i in range(3):
+            self.d.post("cloudtrail", event(t="2024-10-31T08:0%d:00Z" % i))
+        self.assertEqual(len(self.d.alerts()), 1)
+        # a broken configuration is refused the same way, by SIGHUP
+        os.remove(os.path.join(self.det, "broken.lua"))
+        with open(self.cfg, "w") as f:
+            f.write("workers = 'many'\n")
+        self.d.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: metric(self.metrics(), 'lp0_reloads_total{result="failure"}') == 2))
+        self.assertIn("reload failed, the running configuration and detections stay", self.d.log())
+        self.assertEqual(self.detections(), 1)
+        self.assertEqual(self.d.request("/-/reload")[0], 405)
+
+
+class BackpressureTest(Base):
+    files = {"slow.lua": SLOW, "loop.lua": LOOP}
+    config = "max_queue = 1\nworkers = 1\n"
+
+    def test_503_with_retry_after_when_the_queue_is_full(self):
+        slow = "\n".join(json.dumps(event(name="Slow")) for _ in range(150))
+        results = []
+        t = threading.Thread(target=lambda: results.append(self.d.post("cloudtrail", slow)))
+        t.start()
+        time.sleep(0.15)  # the first body is in detection for a good while
+        import urllib.request
+        req = urllib.request.Request("http://127.0.0.1:%d/ingest/cloudtrail" % self.d.port,
+                                     data=json.dumps(event(name="Slow")).encode(), method="POST")
+        try:
+            urllib.request.urlopen(req, timeout=20)
+            self.fail("expected 503")
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 503)
+            self.assertEqual(e.headers["Retry-After"], "1")
+        t.join()
+        self.assertEqual(results[0][0], 200)
+        self.assertEqual(json.loads(results[0][1]), {"accepted": 150})
+        body = self.metrics()
+        self.assertGreaterEqual(metric(body, 'lp0_backpressure_total{source="cloudtrail"}'), 1)
+        self.assertGreaterEqual(metric(body, 'lp0_requests_total{source="cloudtrail",code="503"}'), 1)
+        # once the queue drained, requests are accepted again
+        self.assertEqual(self.d.post("cloudtrail", event(name="Slow"))[0], 200)
+
+    def test_runaway_rule_is_killed_counted_and_the_daemon_goes_on(self):
+        status, _ = self.d.post("cloudtrail", [event(name="Loop"), event(name="Loop")])
+        self.assertEqual(status, 200)
+        body = self.metrics()
+        self.assertEqual(metric(body, 'lp0_detection_budget_exceeded_total{detection="Test.Loop"}'), 2)
+        self.assertEqual(metric(body, 'lp0_detection_errors_total{detection="Test.Loop"}'), 2)
+        self.assertEqual(metric(body, 'lp0_detection_errors_total{detection="Test.Slow"}'), 0)
+        self.assertEqual(self.d.request("/healthz")[0], 200)
+
+
+class LogsAndTailLagTest(Base):
+    config = ('sources = { { name = "files", type = "tail", path = "TMP/logs/*.ndjson", '
+              'log_type = "AWS.CloudTrail", read_from_head = true } }\n')
+
+    def setUp(self):
+        os.makedirs(os.path.join(tempfile.gettempdir()), exist_ok=True)
+        super().setUp()
+
+    def test_json_logs_and_tail_lag(self):
+        os.makedirs(os.path.join(self.tmp, "logs"), exist_ok=True)
+        path = os.path.join(self.tmp, "logs", "a.ndjson")
+        with open(path, "w") as f:
+            for i in range(20):
+                f.write(json.dumps(event(name="Miss")) + "\n")
+        key = 'lp0_tail_lag_bytes{path="%s"}' % path
+        self.assertTrue(wait_for(lambda: metric(self.metrics(), key) == 0), self.metrics())
+        self.assertTrue(wait_for(lambda: metric(self.metrics(), 'lp0_events_total{source="files"}') == 20))
+        # stderr is not a terminal: diagnostics are JSON lines with time, level and msg
+        lines = [l for l in self.d.log().splitlines() if l.strip()]
+        self.assertTrue(lines)
+        for line in lines:
+            rec = json.loads(line)
+            self.assertEqual(set(rec), {"time", "level", "msg"})
+        self.assertTrue(any("listening on" in json.loads(l)["msg"] for l in lines))
+
+
+if __name__ == "__main__":
+    unittest.main()
