@@ -126,6 +126,7 @@ static void eval_record(const cJSON *ev, void *ud) {
 static void eval_body(struct eval_ctx *c) {
   struct batch *b = c->b;
   struct ingest_result res;
+  json_arena_begin(); /* the whole body's cJSON trees: one arena, freed at once */
   b->decode_rc = ingest_decode(b->body, b->body_len, b->content_type, b->content_encoding,
                                NULL, &res);
   if (b->decode_rc == 0 && res.kind == INGEST_KIND_SNS_CONFIRM) {
@@ -150,6 +151,7 @@ static void eval_body(struct eval_ctx *c) {
     }
   }
   ingest_result_free(&res);
+  json_arena_end();
 }
 
 /* Per-detection hook errors and budget kills of this batch, from the set's counters. */

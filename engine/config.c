@@ -459,7 +459,8 @@ static int parse_value(struct ctx *c, const struct option *o, void *base, const 
       return fail(c, "%s: expected an integer, got %s", path,
                   t == LUA_TNUMBER ? "a fraction" : type_of(L, -1));
     lua_Integer v = lua_tointeger(L, -1);
-    if (v < 0 || v > 1024) return fail(c, "%s: %lld is out of range (0 to 1024)", path, (long long)v);
+    if (v < 0 || v > 1000000)
+      return fail(c, "%s: %lld is out of range (0 to 1000000)", path, (long long)v);
     *(int *)field(base, o) = (int)v;
     return 0;
   }

@@ -121,6 +121,7 @@ cJSON *json_parse(const char *s, size_t len, size_t *errpos) {
 /* {===================== arena ===================== */
 
 #define ARENA_MIN (64u << 10)
+#define ARENA_MAX (32u << 20) /* a bigger document spills to malloc rather than pin memory */
 
 static _Thread_local struct {
   char *buf;
@@ -132,7 +133,8 @@ static void *arena_malloc(size_t n) {
   if (!arena.active) return malloc(n);
   n = (n + 15) & ~(size_t)15;
   if (arena.used + n > arena.cap) {
-    arena.wanted = arena.used + n; /* grow at the next reset */
+    if (arena.used + n <= ARENA_MAX && arena.used + n > arena.wanted)
+      arena.wanted = arena.used + n; /* grow at the next reset */
     return malloc(n);
   }
   void *p = arena.buf + arena.used;
