@@ -175,6 +175,15 @@ class BackpressureTest(Base):
         self.assertEqual(metric(body, 'lp0_detection_errors_total{detection="Test.Slow"}'), 0)
         self.assertEqual(self.d.request("/healthz")[0], 200)
 
+    def test_every_exported_family_is_documented(self):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "docs", "metrics.md")) as f:
+            doc = f.read()
+        families = [l.split()[2] for l in self.metrics().splitlines() if l.startswith("# TYPE ")]
+        self.assertGreaterEqual(len(families), 15)
+        for fam in families:
+            self.assertIn("| `%s` |" % fam, doc)
+
 
 class LogsAndTailLagTest(Base):
     config = ('sources = { { name = "files", type = "tail", path = "TMP/logs/*.ndjson", '
