@@ -17,6 +17,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "json_lua.h"
 #include "logtype.h"
 
 #include <errno.h>
@@ -36,7 +37,7 @@
 #define CFG_HOOK_STEP 100000
 #define CFG_MAX_STEPS 1000 /* x CFG_HOOK_STEP instructions */
 
-enum kind { K_STRING, K_STRINGS, K_INT, K_SIZE, K_BOOL, K_ENUM, K_NUMBER, K_TABLE, K_SOURCES };
+enum kind { K_STRING, K_STRINGS, K_INT, K_SIZE, K_BOOL, K_ENUM, K_NUMBER, K_TABLE, K_SOURCES, K_JSON };
 enum scope { S_TOP, S_ALERTS, S_SOURCE, S_AUTH };
 
 struct option {
@@ -93,6 +94,27 @@ static const struct option options[] = {
       "Diagnostics on stderr: json is one object per line (time, level, msg); auto is text "
       "on a terminal and json otherwise (journald, containers)."},
      S_TOP, "log_format", K_ENUM, offsetof(struct cfg, log_format), "auto", format_names},
+    {{"settings", "table", "{}",
+      "Free-form values for stories, read-only as the global `settings` (service URLs, "
+      "project keys, account names...). Never put secrets here: use secret(name)."},
+     S_TOP, "settings", K_JSON, offsetof(struct cfg, settings_json), NULL, NULL},
+    {{"secrets_file", "string", "nil",
+      "A file of NAME=value lines that secret(name) reads after the environment; it must "
+      "not be readable by group or others."},
+     S_TOP, "secrets_file", K_STRING, offsetof(struct cfg, secrets_file), NULL, NULL},
+    {{"story_timeout", "number", "300",
+      "Wall-clock seconds one attempt of a story run may take."},
+     S_TOP, "story_timeout", K_NUMBER, offsetof(struct cfg, story_timeout), "300", NULL},
+    {{"story_attempts", "integer", "3",
+      "Attempts of a story run before it is dead (lp0 runs retry ID requeues it)."},
+     S_TOP, "story_attempts", K_INT, offsetof(struct cfg, story_attempts), "3", NULL},
+    {{"story_retry_delay", "number", "30",
+      "Seconds before the first retry of a failed run; doubled for each further attempt, "
+      "with jitter."},
+     S_TOP, "story_retry_delay", K_NUMBER, offsetof(struct cfg, story_retry_delay), "30", NULL},
+    {{"story_max_running", "integer", "1000",
+      "Story runs in progress at once; more wait in the store."},
+     S_TOP, "story_max_running", K_INT, offsetof(struct cfg, story_max_running), "1000", NULL},
     {{"alerts", "table", "{}", "Where alerts are written besides the store."},
      S_TOP, "alerts", K_TABLE, 0, NULL, NULL},
     {{"alerts.log", "string", "\"stderr\"",
@@ -238,6 +260,9 @@ static void apply_defaults(enum scope scope, void *base) {
       break;
     case K_NUMBER:
       *(double *)field(base, o) = strtod(o->value, NULL);
+      break;
+    case K_JSON:
+      *(char **)field(base, o) = NULL;
       break;
     case K_TABLE:
     case K_SOURCES:
@@ -497,6 +522,16 @@ static int parse_value(struct ctx *c, const struct option *o, void *base, const 
     int r = fail(c, "%s: expected one of %s", path, b.data);
     buf_free(&b);
     return r;
+  }
+  case K_JSON: {
+    if (t != LUA_TTABLE) return fail(c, "%s: expected a table, got %s", path, type_of(L, -1));
+    char err[200];
+    cJSON *j = json_lua_to_cjson(L, -1, err, sizeof err);
+    if (!j) return fail(c, "%s: %s", path, err);
+    free(*(char **)field(base, o));
+    *(char **)field(base, o) = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return 0;
   }
   case K_TABLE:
   case K_SOURCES:
@@ -816,6 +851,8 @@ void cfg_free(struct cfg *cfg) {
   free_strings(cfg->detections, cfg->ndetections);
   free_strings(cfg->stories, cfg->nstories);
   free(cfg->alert_log);
+  free(cfg->settings_json);
+  free(cfg->secrets_file);
   for (size_t i = 0; i < cfg->nsources; i++) {
     struct cfg_source *s = &cfg->sources[i];
     free(s->name);

@@ -59,6 +59,10 @@ struct cfg {
   int max_queue;   /* batches waiting for detection before webhooks get 503 */
   char *alert_log; /* "stderr" or a file path */
   enum cfg_alert_format alert_format;
+  char *settings_json; /* `settings` for stories, as JSON; NULL = {} */
+  char *secrets_file;
+  double story_timeout, story_retry_delay;
+  int story_attempts, story_max_running;
   int log_level;                      /* enum log_level (log.h) */
   enum cfg_alert_format log_format;   /* the daemon's diagnostics: auto, json or text */
   struct cfg_source *sources;

@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dedup.h"
+#include "httpc.h"
 #include "httpd.h"
 #include "ingest.h"
 #include "json.h"
@@ -47,6 +48,7 @@
 #include "metrics.h"
 #include "logtype.h"
 #include "store.h"
+#include "story.h"
 #include "tail.h"
 #include "util.h"
 #include "worker.h"
@@ -77,6 +79,9 @@ struct dmn {
   struct httpd *http;
   struct store *store;
   struct wrk_pool *pool;
+  struct httpc *httpc;           /* stories' HTTP client */
+  struct sty_transport transport;
+  struct sty_engine *stories;
   struct dedup dedup;
   const struct det_set *next_set; /* during a reload: the incoming detections */
   FILE *alert_log;
@@ -88,7 +93,7 @@ struct dmn {
     struct metrics_family *requests, *received, *bytes, *parse_errors, *events, *unclassified;
     struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
     struct metrics_family *detections, *batch_seconds, *commit_seconds, *reloads, *tail_lag;
-    struct metrics_family *killed, *rejected;
+    struct metrics_family *killed, *rejected, *story_runs, *story_active, *story_http;
     /* by detection index: looked up once per detection set */
     struct metrics_series **match_series, **error_series, **killed_series;
   } m;
@@ -117,6 +122,9 @@ static void metrics_setup(struct dmn *d) {
   d->m.batch_seconds = metrics_histogram("lp0_batch_duration_seconds", "From a batch's submission to the workers until it is merged.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
   d->m.commit_seconds = metrics_histogram("lp0_store_commit_duration_seconds", "Duration of store commits.", NULL, metrics_latency_buckets, metrics_latency_nbuckets);
   for (int i = 0; i < SEV_COUNT; i++) metrics_with1(d->m.alerts, det_sev_name(i)); /* show zeros */
+  d->m.story_runs = metrics_counter("lp0_story_runs_total", "Story run attempts finished, by story and result (succeeded, failed).", (const char *const[]){"story", "result", NULL});
+  d->m.story_active = metrics_gauge("lp0_story_runs_in_progress", "Story runs started and not finished.", NULL);
+  d->m.story_http = metrics_counter("lp0_story_http_requests_total", "HTTP requests made by stories, by outcome (HTTP status class or transport error).", (const char *const[]){"outcome", NULL});
   metrics_with1(d->m.reloads, "success");
   metrics_with1(d->m.reloads, "failure");
 }
@@ -197,11 +205,67 @@ static void dmn_on_threshold(struct dedup_window *w, void *ud) {
   if (store_put_alert(d->store, json, strlen(json), &w->alert_id) != 0) {
     count_store_error(d);
     log_error("storing an alert of %s: %s", det->id, store_errmsg(d->store));
+  } else if (d->stories && sty_trigger(d->stories, json, w->alert_id) < 0) {
+    count_store_error(d);
   }
   metrics_inc(metrics_with1(d->m.alerts, det_sev_name(w->first->severity)));
   write_alert_log(d, a, json);
   cJSON_free(json);
   cJSON_Delete(a);
+}
+
+/* }============================================================ */
+
+/* {===================== stories ===================== */
+
+static void dmn_on_story(const struct sty_trace *t, void *ud) {
+  struct dmn *d = ud;
+  if (t->kind == STY_T_END) {
+    const char *values[] = {t->story, t->ok ? "succeeded" : "failed"};
+    metrics_inc(metrics_with(d->m.story_runs, values));
+  } else if (t->kind == STY_T_HTTP) {
+    char cls[16];
+    if (t->msg) snprintf(cls, sizeof cls, "error");
+    else snprintf(cls, sizeof cls, "%dxx", t->status / 100);
+    metrics_inc(metrics_with1(d->m.story_http, cls));
+    log_debug("story %s: run %lld: %s %s -> %d%s%s (%.0f ms, %d attempts)", t->story, t->run,
+              t->method, t->url, t->status, t->msg ? " " : "", t->msg ? t->msg : "", t->ms,
+              t->attempts);
+  } else if (t->kind == STY_T_STEP && !t->cached) {
+    log_debug("story %s: run %lld: step %s done", t->story, t->run, t->name);
+  }
+}
+
+/* Loads the stories of c; NULL when one does not load (problems logged). */
+static struct sty_engine *load_stories(struct dmn *d, const struct cfg *c) {
+  struct sty_options o = {0};
+  struct vec diags = {0};
+  char *err = NULL;
+  o.loop = &d->loop;
+  o.store = d->store;
+  o.http = &d->transport;
+  o.settings_json = c->settings_json;
+  o.secrets_file = c->secrets_file;
+  o.timeout = c->story_timeout;
+  o.max_attempts = c->story_attempts;
+  o.retry_delay = c->story_retry_delay;
+  o.max_running = c->story_max_running;
+  o.trace = dmn_on_story;
+  o.ud = d;
+  struct sty_engine *e = sty_new(&o, c->stories, c->nstories, &diags, &err);
+  if (!e) log_error("stories: %s", err ? err : "cannot start");
+  for (size_t i = 0; i < diags.len; i++) {
+    log_error("%s", (char *)diags.items[i]);
+    free(diags.items[i]);
+  }
+  if (e && diags.len) {
+    log_error("stories: %zu problems (see 'lp0 check -c FILE')", diags.len);
+    sty_close(e, NULL, NULL);
+    e = NULL;
+  }
+  vec_free(&diags);
+  free(err);
+  return e;
 }
 
 /* }============================================================ */
@@ -714,6 +778,14 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
     free(next);
     goto fail;
   }
+  struct sty_engine *stories = load_stories(d, next);
+  if (!stories) {
+    snprintf(err, errlen, "stories: problems in the stories (see the log and 'lp0 check')");
+    wrk_pool_close(pool, NULL, NULL);
+    cfg_free(next);
+    free(next);
+    goto fail;
+  }
   /* Nothing can fail from here on: the new set takes over. */
   if (!same_str(next->listen, d->cfg->listen) || !same_str(next->state_dir, d->cfg->state_dir) ||
       next->max_body != d->cfg->max_body)
@@ -733,6 +805,10 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
   vec_push(&d->retired, d->cfg);
   d->cfg = next;
   if (start_new_tails(d) != 0) log_error("reload: some tail sources could not start");
+  sty_close(d->stories, NULL, NULL); /* its runs in flight resume under the new stories */
+  d->stories = stories;
+  if (sty_recover(d->stories) < 0) log_error("stories: %s", store_errmsg(d->store));
+  sty_poll(d->stories);
   if (!same_str(next->alert_log, ((struct cfg *)d->retired.items[d->retired.len - 1])->alert_log))
     open_alert_log(d, next);
   apply_logging(next);
@@ -785,6 +861,7 @@ static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   metrics_set(metrics_with0(d->m.queue), (int64_t)wrk_pending(d->pool));
   metrics_set(metrics_with0(d->m.windows), (int64_t)d->dedup.windows.len);
   metrics_set(metrics_with0(d->m.detections), (int64_t)wrk_detections(d->pool)->dets.len);
+  metrics_set(metrics_with0(d->m.story_active), d->stories ? (int64_t)sty_running(d->stories) : 0);
   metrics_render(&b);
   httpd_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
   buf_free(&b);
@@ -828,6 +905,10 @@ static void dmn_on_pool_closed(void *ud) {
   uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
   uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
+  if (d->stories) sty_close(d->stories, NULL, NULL); /* runs in flight resume at next start */
+  d->stories = NULL;
+  if (d->httpc) httpc_close(d->httpc, NULL, NULL);
+  d->httpc = NULL;
 }
 
 static void dmn_on_http_closed(void *ud) {
@@ -855,6 +936,7 @@ static void dmn_on_signal(uv_signal_t *h, int signum) {
  * open for ever: let the wall clock close them too. */
 static void dmn_on_tick(uv_timer_t *t) {
   struct dmn *d = t->data;
+  if (d->stories) sty_poll(d->stories); /* new, resumed and retried story runs */
   if (d->dedup.nheap == 0) return;
   bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
   dedup_advance(&d->dedup, clk_now());
@@ -893,6 +975,11 @@ static int start(struct dmn *d) {
   d->dedup.on_close = dmn_on_close;
   metrics_bind_detections(d);
   if (restore_windows(d) != 0) return 2;
+  if (!(d->httpc = httpc_new(&d->loop, NULL))) return 2;
+  sty_httpc_transport(d->httpc, &d->transport);
+  if (!(d->stories = load_stories(d, c))) return 2;
+  if (sty_recover(d->stories) < 0) log_error("stories: %s", store_errmsg(d->store));
+  sty_poll(d->stories);
   if (start_tails(d) != 0) return 2;
   if (uv_timer_start(&d->flush, dmn_on_flush, 100, 100) != 0) return 2;
   struct httpd_config hc = {0};

@@ -485,6 +485,14 @@ static void load_file(struct det_set *s, const char *path, bool spec) {
     return;
   }
   free(chunk);
+  if (!spec && lua_getfield(L, env, "run") == LUA_TFUNCTION &&
+      lua_getfield(L, env, "rule") == LUA_TNIL) { /* a story beside the detections */
+    vec_push(&s->story_files, xstrdup(path));
+    lua_settop(L, env - 1);
+    free(text);
+    return;
+  }
+  lua_settop(L, env);
   if (spec) {
     struct det_spec *sp = xcalloc(1, sizeof *sp);
     sp->file = xstrdup(path);
@@ -631,6 +639,8 @@ void det_set_free(struct det_set *s) {
     free(sp->file), free(sp);
   }
   vec_free(&s->specs);
+  for (size_t i = 0; i < s->story_files.len; i++) free(s->story_files.items[i]);
+  vec_free(&s->story_files);
   for (size_t i = 0; i < s->diags.len; i++) {
     struct det_diag *d = s->diags.items[i];
     free(d->file), free(d->msg), free(d);

@@ -73,6 +73,7 @@ struct det_set {
   struct vm *vm;
   struct vec dets;  /* struct det *, sorted by file path */
   struct vec specs; /* struct det_spec * */
+  struct vec story_files; /* char *: files that are stories (run, no rule): story.c loads them */
   struct vec diags; /* struct det_diag * */
   struct hmap ids;  /* id -> struct det * */
   struct hmap logtypes; /* log type -> struct det_lt_index * (built by det_set_index) */

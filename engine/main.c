@@ -4,6 +4,7 @@
  * or replay hit unreadable input; 2 usage or configuration error.
  * SPDX-License-Identifier: MIT
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "replay.h"
 #include "store.h"
+#include "story_cli.h"
 #include "testrun.h"
 #include "util.h"
 
@@ -29,6 +31,8 @@ static const char usage_main[] =
     "commands:\n"
     "  run                the daemon: webhook ingest on HTTP, detection, alerts (store + log)\n"
     "  alerts             list the alerts of the store\n"
+    "  runs               list story runs; runs retry ID requeues a dead one\n"
+    "  story run NAME     run one story once against a saved alert (--alert FILE)\n"
     "  test [PATH...]     run the tests of the detections under PATH (default ./detections)\n"
     "  check [PATH...]    load detections and report every problem, without running tests\n"
     "  replay FILE...     evaluate log files (NDJSON, JSON arrays, CloudTrail Records, gzip)\n"
@@ -394,6 +398,11 @@ int main(int argc, char **argv) {
     printf("lp0 %s\n", LP0_VERSION);
     return 0;
   }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { /* before any thread starts */
+    fputs("lp0: libcurl cannot start\n", stderr);
+    return 2;
+  }
+  atexit(curl_global_cleanup);
   /* getopt_long sees the command's own options: argv[0] becomes the command. */
   argc--, argv++;
   if (!strcmp(cmd, "test")) return cmd_test(argc, argv);
@@ -401,6 +410,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
   if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
   if (!strcmp(cmd, "alerts")) return cmd_alerts(argc, argv);
+  if (!strcmp(cmd, "story")) return story_cli_main(argc, argv);
+  if (!strcmp(cmd, "runs")) return runs_cli_main(argc, argv);
   fprintf(stderr, "lp0: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }

@@ -328,6 +328,8 @@ static int sbx_lua_require(lua_State *L) {
 
 /* }============================================================ */
 
+void sbx_push_base(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &BASE_KEY); }
+
 void sbx_new_env(lua_State *L) {
   lua_createtable(L, 0, 16);
   lua_pushvalue(L, -1);

@@ -19,6 +19,10 @@
  * a message in *errmsg (free with free()). */
 int sbx_open(struct vm *vm, char *const *lib_dirs, size_t nlib_dirs, char **errmsg);
 
+/* Pushes the base environment itself, for an embedder adding its own globals (the story
+ * API) before any script is loaded. [-0, +1, -] */
+void sbx_push_base(lua_State *L);
+
 /* Pushes a new globals table for one file: reads fall back to the base. [-0, +1, m] */
 void sbx_new_env(lua_State *L);
 

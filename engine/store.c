@@ -88,10 +88,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 
 enum stmt_id {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
-  S_ALERT_PUT, S_ALERT_LIST,
+  S_ALERT_PUT, S_ALERT_LIST, S_ALERT_GET,
   S_WIN_SAVE, S_WIN_DEL, S_WIN_ALL,
   S_OFF_GET, S_OFF_SET, S_OFF_DEL, S_OFF_LIST,
-  S_RUN_INS, S_RUN_UPD, S_RUN_GET,
+  S_RUN_INS, S_RUN_UPD, S_RUN_GET, S_RUN_DUE, S_RUN_LIST, S_RUN_RESET,
   S_META_SET, S_META_GET,
   S_COUNT
 };
@@ -106,6 +106,7 @@ static const char *const stmt_sql[S_COUNT] = {
                      " last_seen, count, alert, created_at"
                      " FROM (SELECT * FROM alerts WHERE created_at >= ?1"
                      " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [S_ALERT_GET] = "SELECT alert FROM alerts WHERE id = ?1",
     [S_WIN_SAVE] = "INSERT OR REPLACE INTO windows (key, detection, window_start, window_end,"
                    " first_seen, last_seen, count, distinct_count, threshold, use_unique, alerted,"
                    " uniques, first_match, updated_at)"
@@ -128,6 +129,16 @@ static const char *const stmt_sql[S_COUNT] = {
                   " finished_at = ?7, next_at = ?8, updated_at = ?9 WHERE id = ?1",
     [S_RUN_GET] = "SELECT id, story, alert_id, state, attempts, last_error, steps, created_at,"
                   " updated_at, started_at, finished_at, next_at FROM story_runs WHERE id = ?1",
+    [S_RUN_DUE] = "SELECT id, story, alert_id, state, attempts, last_error, steps, created_at,"
+                  " updated_at, started_at, finished_at, next_at FROM story_runs"
+                  " WHERE state IN ('pending', 'waiting') AND COALESCE(next_at, 0) <= ?1"
+                  " ORDER BY COALESCE(next_at, 0), id LIMIT ?2",
+    [S_RUN_LIST] = "SELECT id, story, alert_id, state, attempts, last_error, steps, created_at,"
+                   " updated_at, started_at, finished_at, next_at FROM (SELECT * FROM story_runs"
+                   " WHERE (?1 = 0 OR state IN ('failed', 'dead', 'waiting'))"
+                   " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [S_RUN_RESET] = "UPDATE story_runs SET state = 'pending', next_at = NULL, updated_at = ?1"
+                    " WHERE state = 'running'",
     [S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 };
@@ -704,6 +715,25 @@ int store_list_alerts(struct store *st, double since, long long limit, store_ale
   return r ? r : f;
 }
 
+int store_get_alert_json(struct store *st, long long id, char **json) {
+  int r = ready(st);
+  *json = NULL;
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_ALERT_GET];
+  int rc = bind_i64(s, 1, id);
+  if (rc) return bind_failed(st, s, rc, "reading an alert");
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *json = col_dup(s, 0);
+  else if (rc == SQLITE_DONE) r = fail_msg(st, -ENOENT, "no alert with id %lld", id);
+  else r = fail(st, rc, "reading alert %lld", id);
+  int f = finish(st, s, r == -ENOENT ? 0 : r, "reading an alert");
+  if ((r || f) && *json) {
+    free(*json);
+    *json = NULL;
+  }
+  return r ? r : f;
+}
+
 /* }===================== */
 
 /* {===================== windows ===================== */
@@ -1073,6 +1103,67 @@ int store_run_update(struct store *st, const struct store_run *run_) {
   return 0;
 }
 
+static void run_from_row(sqlite3_stmt *s, struct store_run *out) {
+  out->id = sqlite3_column_int64(s, 0);
+  out->story = col_dup(s, 1);
+  out->alert_id = sqlite3_column_int64(s, 2);
+  out->state = col_dup(s, 3);
+  out->attempts = sqlite3_column_int(s, 4);
+  out->last_error = col_dup(s, 5);
+  out->steps = col_dup(s, 6);
+  out->created_at = sqlite3_column_double(s, 7);
+  out->updated_at = sqlite3_column_double(s, 8);
+  out->started_at = sqlite3_column_double(s, 9);
+  out->finished_at = sqlite3_column_double(s, 10);
+  out->next_at = sqlite3_column_double(s, 11);
+}
+
+/* Steps through a story_runs query, one struct store_run per row. */
+static int run_rows(struct store *st, sqlite3_stmt *s, store_run_cb cb, void *ud, const char *what) {
+  int rc, r = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_run row = {0};
+    run_from_row(s, &row);
+    r = cb(&row, ud);
+    store_run_clear(&row);
+    if (r) break;
+  }
+  if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW) r = fail(st, rc, "%s", what);
+  int f = finish(st, s, r, what);
+  return r ? r : f;
+}
+
+int store_run_due(struct store *st, double now, long long limit, store_run_cb cb, void *ud) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_RUN_DUE];
+  int rc;
+  if ((rc = bind_dbl(s, 1, now)) || (rc = bind_i64(s, 2, limit > 0 ? limit : -1)))
+    return bind_failed(st, s, rc, "listing due story runs");
+  return run_rows(st, s, cb, ud, "listing due story runs");
+}
+
+int store_run_list(struct store *st, bool failed_only, long long limit, store_run_cb cb, void *ud) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_RUN_LIST];
+  int rc;
+  if ((rc = bind_i64(s, 1, failed_only)) || (rc = bind_i64(s, 2, limit > 0 ? limit : -1)))
+    return bind_failed(st, s, rc, "listing story runs");
+  return run_rows(st, s, cb, ud, "listing story runs");
+}
+
+int store_run_reset_running(struct store *st, int *changed) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_RUN_RESET];
+  int rc = bind_dbl(s, 1, clk_now());
+  if (rc) return bind_failed(st, s, rc, "requeueing interrupted story runs");
+  if ((r = run(st, s, "requeueing interrupted story runs"))) return r;
+  if (changed) *changed = sqlite3_changes(st->db);
+  return 0;
+}
+
 int store_run_get(struct store *st, long long id, struct store_run *out) {
   int r = ready(st);
   if (r) return r;
@@ -1082,18 +1173,7 @@ int store_run_get(struct store *st, long long id, struct store_run *out) {
   if (rc) return bind_failed(st, s, rc, "reading a story run");
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
-    out->id = sqlite3_column_int64(s, 0);
-    out->story = col_dup(s, 1);
-    out->alert_id = sqlite3_column_int64(s, 2);
-    out->state = col_dup(s, 3);
-    out->attempts = sqlite3_column_int(s, 4);
-    out->last_error = col_dup(s, 5);
-    out->steps = col_dup(s, 6);
-    out->created_at = sqlite3_column_double(s, 7);
-    out->updated_at = sqlite3_column_double(s, 8);
-    out->started_at = sqlite3_column_double(s, 9);
-    out->finished_at = sqlite3_column_double(s, 10);
-    out->next_at = sqlite3_column_double(s, 11);
+    run_from_row(s, out);
   } else if (rc == SQLITE_DONE) {
     r = fail_msg(st, -ENOENT, "no story run with id %lld", id);
   } else {

@@ -103,6 +103,9 @@ typedef int (*store_alert_cb)(const struct store_alert *a, void *ud);
 int store_list_alerts(struct store *st, double since, long long limit, store_alert_cb cb,
                       void *ud);
 
+/* The record of alert id (a new string, free()) in *json; -ENOENT when there is none. */
+int store_get_alert_json(struct store *st, long long id, char **json);
+
 /* ---- dedup / threshold windows --------------------------------------------------------- */
 
 /* A row of the windows table. From store_window_from_dedup the strings are owned (free
@@ -186,6 +189,16 @@ int store_run_insert(struct store *st, const char *story, long long alert_id, lo
 int store_run_update(struct store *st, const struct store_run *r);
 /* Reads run id into *out (owned strings; store_run_clear). -ENOENT when there is none. */
 int store_run_get(struct store *st, long long id, struct store_run *out);
+/* Row callback: the row is borrowed for the call; return non-zero to stop (returned). */
+typedef int (*store_run_cb)(const struct store_run *r, void *ud);
+/* Runs to start now: pending, or waiting with next_at <= now; oldest first, at most
+ * limit (<= 0: all). */
+int store_run_due(struct store *st, double now, long long limit, store_run_cb cb, void *ud);
+/* The newest `limit` runs (<= 0: all), oldest first; failed_only: failed, dead, waiting. */
+int store_run_list(struct store *st, bool failed_only, long long limit, store_run_cb cb, void *ud);
+/* At start: runs left `running` by a stop or crash become pending again (their steps are
+ * kept, so completed steps are not repeated). *changed (may be NULL) gets the count. */
+int store_run_reset_running(struct store *st, int *changed);
 
 /* ---- meta (small facts: dedup watermark, instance id) ------------------------------------- */
 

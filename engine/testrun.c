@@ -21,6 +21,7 @@
 #include "json_lua.h"
 #include "logtype.h"
 #include "sandbox.h"
+#include "story_test.h"
 #include "util.h"
 
 struct tcase {
@@ -535,6 +536,14 @@ static int write_junit(struct runner *r, const char *path) {
   return rc;
 }
 
+static void story_result(const char *file, const char *story, const char *test,
+                         const char *failure, void *ud) {
+  struct runner *r = ud;
+  char *name = xasprintf("%s: %s", story, test);
+  record(r, file, name, failure ? xstrdup(failure) : NULL);
+  free(name);
+}
+
 int test_run(const struct test_opts *o) {
   struct runner r;
   char *err = NULL;
@@ -557,6 +566,10 @@ int test_run(const struct test_opts *o) {
   }
   for (size_t i = 0; i < r.set->dets.len; i++) run_detection_tests(&r, r.set->dets.items[i]);
   for (size_t i = 0; i < r.set->specs.len; i++) run_spec(&r, r.set->specs.items[i]);
+  if (r.set->story_files.len &&
+      sty_run_tests((char *const *)r.set->story_files.items, r.set->story_files.len, o->filter,
+                    o->verbose, story_result, &r) != 0)
+    record(&r, "(stories)", "(setup)", xstrdup("the story engine could not start"));
   int code = r.failed ? 1 : 0;
   if (o->junit && write_junit(&r, o->junit) != 0) {
     fprintf(stderr, "lp0: %s: cannot write JUnit report\n", o->junit);
