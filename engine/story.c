@@ -732,9 +732,8 @@ static int http_request(lua_State *L) {
   }
   lua_getfield(L, 1, "timeout");
   req.timeout = luaL_optnumber(L, -1, 10.0);
-  lua_getfield(L, 1, "retries");
-  bool idempotent = strcmp(method, "POST") != 0 && strcmp(method, "PATCH") != 0;
-  req.retries = (int)luaL_optinteger(L, -1, idempotent ? 2 : 0);
+  lua_getfield(L, 1, "retries"); /* the transport retries POST only where it is safe */
+  req.retries = (int)luaL_optinteger(L, -1, 2);
   lua_getfield(L, 1, "auth"); /* { user, password } or { user, token } */
   if (lua_istable(L, -1)) {
     int a = lua_gettop(L);
