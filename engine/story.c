@@ -900,7 +900,14 @@ static const char *lookup_secret_file(struct sty_engine *e, const char *name, ch
                                       size_t buflen) {
   if (!e->o.secrets_file) return NULL;
   FILE *fp = fopen(e->o.secrets_file, "r");
+  struct stat st;
   if (!fp) return NULL;
+  if (fstat(fileno(fp), &st) != 0 || (st.st_mode & 077)) { /* like ssh with a private key */
+    log_error("secrets_file %s is readable by group or others: chmod 600 it; not used",
+              e->o.secrets_file);
+    fclose(fp);
+    return NULL;
+  }
   const char *found = NULL;
   size_t nl = strlen(name);
   while (!found && fgets(buf, (int)buflen, fp)) {

@@ -406,7 +406,7 @@ static void run_one(struct sty_engine *e, struct sty_mocks *m, size_t story, int
 static void engine_closed(void *ud) { *(bool *)ud = true; }
 
 int sty_run_tests(char *const *paths, size_t npaths, const char *filter, bool verbose,
-                  sty_test_report_cb report, void *ud) {
+                  bool require_tests, sty_test_report_cb report, void *ud) {
   uv_loop_t loop;
   struct sty_mocks m;
   struct sty_transport tr;
@@ -451,6 +451,8 @@ int sty_run_tests(char *const *paths, size_t npaths, const char *filter, bool ve
       }
     } else if (!lua_isnil(L, -1)) {
       report(sty_file(e, i), sty_name(e, i), "(tests)", "'tests' must be a list of tests", ud);
+    } else if (require_tests) {
+      report(sty_file(e, i), sty_name(e, i), "(has tests)", "no tests (--require-tests)", ud);
     }
     lua_pop(L, 1);
   }

@@ -45,6 +45,6 @@ typedef void (*sty_test_report_cb)(const char *file, const char *story, const ch
  * file or test name; NULL = all). Load problems are reported as failures of a "(load)"
  * test. Returns 0, or -1 when Lua or libuv cannot start. */
 int sty_run_tests(char *const *paths, size_t npaths, const char *filter, bool verbose,
-                  sty_test_report_cb report, void *ud);
+                  bool require_tests, sty_test_report_cb report, void *ud);
 
 #endif

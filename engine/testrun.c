@@ -568,7 +568,7 @@ int test_run(const struct test_opts *o) {
   for (size_t i = 0; i < r.set->specs.len; i++) run_spec(&r, r.set->specs.items[i]);
   if (r.set->story_files.len &&
       sty_run_tests((char *const *)r.set->story_files.items, r.set->story_files.len, o->filter,
-                    o->verbose, story_result, &r) != 0)
+                    o->verbose, o->require_tests, story_result, &r) != 0)
     record(&r, "(stories)", "(setup)", xstrdup("the story engine could not start"));
   int code = r.failed ? 1 : 0;
   if (o->junit && write_junit(&r, o->junit) != 0) {
