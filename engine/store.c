@@ -1,5 +1,6 @@
 /* store.c — the daemon's state in SQLite: schema migrations, prepared statements,
- * batched transactions, and the rows of alerts, windows, tail offsets and story runs.
+ * batched transactions, and the rows of alerts, windows, tail offsets, story runs and
+ * plug switch-off deadlines.
  *
  * Invariants: a struct store is one connection used by one thread; every statement is
  * prepared once at open, reset (and its bindings cleared) before each function returns,
@@ -82,6 +83,11 @@ static const char *const migrations[] = {
     ") STRICT;"
     "CREATE INDEX story_runs_state ON story_runs(state, next_at);"
     "CREATE INDEX story_runs_alert ON story_runs(alert_id);",
+    /* 2: switch-off deadlines of smart plugs (plug.c), so a restart switches them off */
+    "CREATE TABLE plug_deadlines ("
+    "  host TEXT NOT NULL, port INTEGER NOT NULL, deadline REAL NOT NULL,"
+    "  started_at REAL NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (host, port)"
+    ") STRICT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -93,6 +99,7 @@ enum stmt_id {
   S_OFF_GET, S_OFF_SET, S_OFF_DEL, S_OFF_LIST,
   S_RUN_INS, S_RUN_UPD, S_RUN_GET, S_RUN_DUE, S_RUN_LIST, S_RUN_RESET,
   S_META_SET, S_META_GET,
+  S_PLUG_SET, S_PLUG_DEL, S_PLUG_LIST,
   S_COUNT
 };
 
@@ -141,6 +148,11 @@ static const char *const stmt_sql[S_COUNT] = {
                     " WHERE state = 'running'",
     [S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_PLUG_SET] = "INSERT OR REPLACE INTO plug_deadlines (host, port, deadline, started_at,"
+                   " updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_PLUG_DEL] = "DELETE FROM plug_deadlines WHERE host = ?1 AND port = ?2",
+    [S_PLUG_LIST] = "SELECT host, port, deadline, started_at, updated_at FROM plug_deadlines"
+                    " ORDER BY deadline, host, port",
 };
 
 struct store {
@@ -1215,6 +1227,59 @@ int store_meta_get(struct store *st, const char *key, char **value) {
     free(*value);
     *value = NULL;
   }
+  return r ? r : f;
+}
+
+/* }===================== */
+
+/* {===================== plug deadlines ===================== */
+
+int store_plug_deadline_set(struct store *st, const char *host, int port, double deadline,
+                            double started_at) {
+  int r = ready(st);
+  if (r) return r;
+  if (!host || !*host || port < 1 || port > 65535 || !(deadline > 0))
+    return fail_msg(st, -EINVAL, "plug deadline: bad host, port or deadline");
+  sqlite3_stmt *s = st->stmt[S_PLUG_SET];
+  int rc;
+  if ((rc = bind_text(s, 1, host)) || (rc = bind_i64(s, 2, port)) ||
+      (rc = bind_dbl(s, 3, deadline)) || (rc = bind_dbl(s, 4, started_at)) ||
+      (rc = bind_dbl(s, 5, clk_now())))
+    return bind_failed(st, s, rc, "saving a plug deadline");
+  return run(st, s, "saving a plug deadline");
+}
+
+int store_plug_deadline_delete(struct store *st, const char *host, int port) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_PLUG_DEL];
+  int rc;
+  if ((rc = bind_text(s, 1, host)) || (rc = bind_i64(s, 2, port)))
+    return bind_failed(st, s, rc, "deleting a plug deadline");
+  return run(st, s, "deleting a plug deadline");
+}
+
+int store_plug_deadline_list(struct store *st, store_plug_deadline_cb cb, void *ud) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_PLUG_LIST];
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct store_plug_deadline d = {
+        .host = col_text(s, 0),
+        .port = sqlite3_column_int(s, 1),
+        .deadline = sqlite3_column_double(s, 2),
+        .started_at = sqlite3_column_double(s, 3),
+        .updated_at = sqlite3_column_double(s, 4),
+    };
+    if (!d.host) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    if ((r = cb(&d, ud)) != 0) break;
+  }
+  if (!r && rc != SQLITE_DONE) r = fail(st, rc, "listing plug deadlines");
+  int f = finish(st, s, r, "listing plug deadlines");
   return r ? r : f;
 }
 

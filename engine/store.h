@@ -1,5 +1,5 @@
 /* store.h — the daemon's durable state in one SQLite file: alerts, dedup/threshold
- * windows, tail offsets, story runs and a small key/value table.
+ * windows, tail offsets, story runs, plug switch-off deadlines and a small key/value table.
  *
  * One struct store is one connection, used by one thread (the loop thread). It owns its
  * prepared statements and finalises them at close. Writes outside store_begin/commit
@@ -30,7 +30,7 @@ struct store;
 struct dedup_window; /* dedup.h */
 struct det_match;    /* detect.h */
 
-#define STORE_SCHEMA_VERSION 1         /* the newest schema this binary knows */
+#define STORE_SCHEMA_VERSION 2         /* the newest schema this binary knows */
 #define STORE_BUSY_TIMEOUT_MS 5000     /* default wait for another writer's lock */
 
 enum store_flag {
@@ -199,6 +199,26 @@ int store_run_list(struct store *st, bool failed_only, long long limit, store_ru
 /* At start: runs left `running` by a stop or crash become pending again (their steps are
  * kept, so completed steps are not repeated). *changed (may be NULL) gets the count. */
 int store_run_reset_running(struct store *st, int *changed);
+
+/* ---- plug switch-off deadlines (issue 7: plug.c) ------------------------------------------ */
+
+/* One plug that lp0 switched on and must switch off by `deadline` (epoch seconds, wall
+ * clock); the pulse began at started_at. Strings are borrowed for the callback. */
+struct store_plug_deadline {
+  const char *host;
+  int port;
+  double deadline, started_at, updated_at;
+};
+/* Inserts or replaces the deadline of host:port. -EINVAL for an empty host, a port
+ * outside 1..65535 or a deadline <= 0. */
+int store_plug_deadline_set(struct store *st, const char *host, int port, double deadline,
+                            double started_at);
+/* Deletes the deadline of host:port (no error when there is none). */
+int store_plug_deadline_delete(struct store *st, const char *host, int port);
+typedef int (*store_plug_deadline_cb)(const struct store_plug_deadline *d, void *ud);
+/* Calls cb for every deadline, earliest first. A nonzero cb result stops the listing and
+ * is returned. */
+int store_plug_deadline_list(struct store *st, store_plug_deadline_cb cb, void *ud);
 
 /* ---- meta (small facts: dedup watermark, instance id) ------------------------------------- */
 
