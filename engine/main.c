@@ -17,6 +17,7 @@
 #include "dedup.h"
 #include "detect.h"
 #include "log.h"
+#include "plug_cli.h"
 #include "replay.h"
 #include "store.h"
 #include "story_cli.h"
@@ -37,6 +38,7 @@ static const char usage_main[] =
     "  check [PATH...]    load detections and report every problem, without running tests\n"
     "  replay FILE...     evaluate log files (NDJSON, JSON arrays, CloudTrail Records, gzip)\n"
     "                     and print the alerts they raise as NDJSON\n"
+    "  plug HOST CMD      check or drive a Kasa smart plug: info, on, off, pulse SECONDS\n"
     "\n"
     "options:\n"
     "  -h, --help         show this help (also: lp0 <command> --help)\n"
@@ -412,6 +414,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "alerts")) return cmd_alerts(argc, argv);
   if (!strcmp(cmd, "story")) return story_cli_main(argc, argv);
   if (!strcmp(cmd, "runs")) return runs_cli_main(argc, argv);
+  if (!strcmp(cmd, "plug")) return plug_main(argc, argv);
   fprintf(stderr, "lp0: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }
