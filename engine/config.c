@@ -115,6 +115,17 @@ static const struct option options[] = {
     {{"story_max_running", "integer", "1000",
       "Story runs in progress at once; more wait in the store."},
      S_TOP, "story_max_running", K_INT, offsetof(struct cfg, story_max_running), "1000", NULL},
+    {{"plug_max_on_seconds", "integer", "60",
+      "Smart plugs (plug.pulse in stories): the longest a pulse may keep a plug on, "
+      "extensions included (docs/plug.md)."},
+     S_TOP, "plug_max_on_seconds", K_INT, offsetof(struct cfg, plug_max_on_seconds), "60", NULL},
+    {{"plug_cooldown_seconds", "integer", "30",
+      "Smart plugs: seconds after a pulse ends before a new pulse is accepted."},
+     S_TOP, "plug_cooldown_seconds", K_INT, offsetof(struct cfg, plug_cooldown_seconds), "30",
+     NULL},
+    {{"plug_timeout", "number", "3",
+      "Smart plugs: seconds for one command (resolve, connect, answer)."},
+     S_TOP, "plug_timeout", K_NUMBER, offsetof(struct cfg, plug_timeout), "3", NULL},
     {{"alerts", "table", "{}", "Where alerts are written besides the store."},
      S_TOP, "alerts", K_TABLE, 0, NULL, NULL},
     {{"alerts.log", "string", "\"stderr\"",
@@ -370,6 +381,9 @@ int cfg_validate(const struct cfg *cfg, char *err, size_t errlen) {
   if (cfg->workers < 1 || cfg->workers > 1024)
     return fail(&c, "workers: %d is out of range (1 to 1024, 0 = one per CPU)", cfg->workers);
   if (cfg->max_body == 0) return fail(&c, "max_body: must be at least 1 byte");
+  if (cfg->plug_max_on_seconds < 1 || cfg->plug_max_on_seconds > 3600)
+    return fail(&c, "plug_max_on_seconds: %d is out of range (1 to 3600)", cfg->plug_max_on_seconds);
+  if (cfg->story_attempts < 1) return fail(&c, "story_attempts: must be at least 1");
   if (cfg->max_queue < 1 || cfg->max_queue > 1000000)
     return fail(&c, "max_queue: %d is out of range (1 to 1000000)", cfg->max_queue);
   if (!cfg->alert_log || !*cfg->alert_log) return fail(&c, "alerts.log: empty");

@@ -63,6 +63,8 @@ struct cfg {
   char *secrets_file;
   double story_timeout, story_retry_delay;
   int story_attempts, story_max_running;
+  int plug_max_on_seconds, plug_cooldown_seconds;
+  double plug_timeout;
   int log_level;                      /* enum log_level (log.h) */
   enum cfg_alert_format log_format;   /* the daemon's diagnostics: auto, json or text */
   struct cfg_source *sources;

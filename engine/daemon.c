@@ -46,6 +46,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "plug.h"
 #include "logtype.h"
 #include "store.h"
 #include "story.h"
@@ -81,6 +82,8 @@ struct dmn {
   struct wrk_pool *pool;
   struct httpc *httpc;           /* stories' HTTP client */
   struct sty_transport transport;
+  struct plug_ctl *plugs;        /* smart plugs for stories */
+  struct sty_plugs plug_api;
   struct sty_engine *stories;
   struct dedup dedup;
   const struct det_set *next_set; /* during a reload: the incoming detections */
@@ -236,6 +239,13 @@ static void dmn_on_story(const struct sty_trace *t, void *ud) {
   }
 }
 
+/* A plug switched off at the end of a pulse (or could not be). */
+static void dmn_on_plug(const struct plug_result *r, void *ud) {
+  (void)ud;
+  if (r->status == PLUG_OK) log_info("plug %s:%d: pulse over, switched off", r->host, r->port);
+  else log_error("plug %s:%d: %s", r->host, r->port, r->message);
+}
+
 /* Loads the stories of c; NULL when one does not load (problems logged). */
 static struct sty_engine *load_stories(struct dmn *d, const struct cfg *c) {
   struct sty_options o = {0};
@@ -244,6 +254,7 @@ static struct sty_engine *load_stories(struct dmn *d, const struct cfg *c) {
   o.loop = &d->loop;
   o.store = d->store;
   o.http = &d->transport;
+  o.plugs = &d->plug_api;
   o.settings_json = c->settings_json;
   o.secrets_file = c->secrets_file;
   o.timeout = c->story_timeout;
@@ -909,6 +920,8 @@ static void dmn_on_pool_closed(void *ud) {
   d->stories = NULL;
   if (d->httpc) httpc_close(d->httpc, NULL, NULL);
   d->httpc = NULL;
+  if (d->plugs) plug_ctl_close(d->plugs); /* running pulses keep their deadlines (store, device) */
+  d->plugs = NULL;
 }
 
 static void dmn_on_http_closed(void *ud) {
@@ -977,6 +990,15 @@ static int start(struct dmn *d) {
   if (restore_windows(d) != 0) return 2;
   if (!(d->httpc = httpc_new(&d->loop, NULL))) return 2;
   sty_httpc_transport(d->httpc, &d->transport);
+  struct plug_cfg pc;
+  plug_cfg_default(&pc);
+  pc.max_on_seconds = c->plug_max_on_seconds;
+  pc.cooldown_seconds = c->plug_cooldown_seconds;
+  pc.timeout_ms = (uint64_t)(c->plug_timeout * 1000.0);
+  d->plugs = plug_ctl_new(&d->loop, d->store, &pc);
+  plug_ctl_observe(d->plugs, dmn_on_plug, d);
+  sty_plug_ctl(d->plugs, &d->plug_api);
+  if (plug_recover(d->plugs) < 0) log_error("plugs: cannot read the stored deadlines: %s", store_errmsg(d->store));
   if (!(d->stories = load_stories(d, c))) return 2;
   if (sty_recover(d->stories) < 0) log_error("stories: %s", store_errmsg(d->store));
   sty_poll(d->stories);

@@ -86,6 +86,7 @@ struct sty_run {
   uv_timer_t *deadline; /* owned until closed */
   struct vec fibers;    /* struct sty_fiber * */
   struct vec calls;     /* struct http_call *: HTTP requests in flight */
+  struct vec plug_ops;  /* struct plug_call *: plug operations in flight */
   int pending;          /* I/O callbacks still to come */
   bool finished, closing;
   sty_done_cb done;
@@ -238,6 +239,7 @@ static void run_free(struct sty_run *r) {
   }
   vec_free(&r->fibers);
   vec_free(&r->calls);
+  vec_free(&r->plug_ops);
   for (size_t i = 0; i < e->runs.len; i++)
     if (e->runs.items[i] == r) {
       e->runs.items[i] = e->runs.items[--e->runs.len];
@@ -791,6 +793,119 @@ static int http_post(lua_State *L) { return http_method(L, "POST"); }
 static int http_put(lua_State *L) { return http_method(L, "PUT"); }
 static int http_delete(lua_State *L) { return http_method(L, "DELETE"); }
 
+/* ---- plug ---- */
+
+struct plug_call {
+  struct sty_fiber *f;
+  char *op, *target;
+  void *handle;
+};
+
+static void plug_done(const struct sty_plug_resp *resp, void *arg) {
+  struct plug_call *c = arg;
+  struct sty_fiber *f = c->f;
+  struct sty_run *r = f->run;
+  for (size_t i = 0; i < r->plug_ops.len; i++)
+    if (r->plug_ops.items[i] == c) {
+      r->plug_ops.items[i] = r->plug_ops.items[--r->plug_ops.len];
+      break;
+    }
+  if (!r->finished) {
+    struct sty_trace t;
+    trace_base(r, &t, STY_T_PLUG);
+    t.method = c->op;
+    t.url = c->target;
+    t.status = resp->seconds;
+    t.msg = resp->error;
+    trace(r->e, &t);
+  }
+  free(c->op), free(c->target), free(c);
+  if (!io_back(f)) return;
+  lua_State *co = f->co;
+  lua_checkstack(co, 4);
+  if (resp->error) {
+    lua_pushnil(co);
+    lua_pushstring(co, resp->error);
+    lua_pushstring(co, resp->code ? resp->code : "error");
+    make_ready(f, 3);
+    return;
+  }
+  lua_createtable(co, 0, 6);
+  if (resp->alias) {
+    lua_pushstring(co, resp->alias);
+    lua_setfield(co, -2, "alias");
+    lua_pushstring(co, resp->model ? resp->model : "");
+    lua_setfield(co, -2, "model");
+    lua_pushinteger(co, resp->relay_state);
+    lua_setfield(co, -2, "relay_state");
+    lua_pushinteger(co, resp->on_time);
+    lua_setfield(co, -2, "on_time");
+  }
+  if (resp->seconds) {
+    lua_pushinteger(co, resp->seconds);
+    lua_setfield(co, -2, "seconds");
+    lua_pushnumber(co, resp->deadline);
+    lua_setfield(co, -2, "deadline");
+    lua_pushboolean(co, resp->extended);
+    lua_setfield(co, -2, "extended");
+    lua_pushboolean(co, resp->capped);
+    lua_setfield(co, -2, "capped");
+    lua_pushstring(co, resp->rule_id ? resp->rule_id : "");
+    lua_setfield(co, -2, "rule_id");
+  }
+  lua_pushboolean(co, 1);
+  lua_setfield(co, -2, "ok");
+  make_ready(f, 1);
+}
+
+/* plug.<op>(host[, seconds]): host is "name", "name:port" or "[v6]:port". */
+static int plug_call(lua_State *L, const char *op) {
+  struct sty_fiber *f = current(L);
+  struct sty_engine *e = f->run->e;
+  const char *target = luaL_checkstring(L, 1);
+  struct sty_plug_req req = {op, NULL, 9999, 0};
+  char host[256];
+  const char *colon = strrchr(target, ':');
+  if (target[0] == '[') {
+    const char *end = strchr(target, ']');
+    if (!end || (size_t)(end - target - 1) >= sizeof host) return luaL_error(L, "plug: bad host '%s'", target);
+    snprintf(host, sizeof host, "%.*s", (int)(end - target - 1), target + 1);
+    if (end[1] == ':') req.port = atoi(end + 2);
+  } else if (colon && colon == strchr(target, ':')) { /* one colon: name:port */
+    snprintf(host, sizeof host, "%.*s", (int)(colon - target), target);
+    req.port = atoi(colon + 1);
+  } else {
+    snprintf(host, sizeof host, "%s", target);
+  }
+  if (req.port < 1 || req.port > 65535) return luaL_error(L, "plug: bad port in '%s'", target);
+  req.host = host;
+  if (strcmp(op, "pulse") == 0) {
+    lua_Integer sec = luaL_checkinteger(L, 2);
+    if (sec < 1 || sec > 3600) return luaL_error(L, "plug.pulse: seconds must be 1 to 3600");
+    req.seconds = (int)sec;
+  }
+  if (!e->o.plugs) return luaL_error(L, "plug.%s: no plugs are configured here", op);
+  struct plug_call *c = xcalloc(1, sizeof *c);
+  c->f = f;
+  c->op = xstrdup(op);
+  c->target = xasprintf("%s:%d", host, req.port);
+  char err[256] = "";
+  if (e->o.plugs->request(e->o.plugs->self, &req, plug_done, c, &c->handle, err, sizeof err) != 0) {
+    free(c->op), free(c->target), free(c);
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    lua_pushliteral(L, "error");
+    return 3;
+  }
+  f->run->pending++;
+  vec_push(&f->run->plug_ops, c);
+  return lua_yield(L, 0);
+}
+static int plug_info_(lua_State *L) { return plug_call(L, "info"); }
+static int plug_on_(lua_State *L) { return plug_call(L, "on"); }
+static int plug_off_(lua_State *L) { return plug_call(L, "off"); }
+static int plug_pulse_(lua_State *L) { return plug_call(L, "pulse"); }
+
 /* ---- sleep ---- */
 
 static void sleep_done(uv_timer_t *t) {
@@ -979,6 +1094,12 @@ static int open_api(lua_State *L) {
   luaL_newlib(L, http);
   sbx_push_readonly(L, -1);
   lua_setfield(L, base, "http");
+  lua_pop(L, 1);
+  static const luaL_Reg plug[] = {{"info", plug_info_}, {"on", plug_on_}, {"off", plug_off_},
+                                  {"pulse", plug_pulse_}, {NULL, NULL}};
+  luaL_newlib(L, plug);
+  sbx_push_readonly(L, -1);
+  lua_setfield(L, base, "plug");
   lua_pop(L, 1);
   static const luaL_Reg log[] = {{"info", log_info_}, {"warn", log_warn_}, {"error", log_error_},
                                  {"debug", log_debug_}, {NULL, NULL}};
@@ -1272,6 +1393,12 @@ void sty_close(struct sty_engine *e, void (*closed)(void *ud), void *ud) {
       struct sty_fiber *f = r->fibers.items[i];
       if (f->sleep) close_timer(e, f->sleep);
     }
+    for (size_t i = 0; i < r->plug_ops.len; i++) { /* pulses still end at their deadline */
+      struct plug_call *pc = r->plug_ops.items[i];
+      e->o.plugs->detach(e->o.plugs->self, pc->handle);
+      free(pc->op), free(pc->target), free(pc);
+    }
+    r->plug_ops.len = 0;
     while (r->calls.len) { /* the callback runs now and takes the call off the list */
       struct http_call *c = r->calls.items[r->calls.len - 1];
       size_t before = r->calls.len;

@@ -75,6 +75,47 @@ struct sty_transport {
   void *self;
 };
 
+/* {===================== smart plugs as stories see them ===================== */
+
+struct sty_plug_req {
+  const char *op; /* "info", "on", "off", "pulse" */
+  const char *host;
+  int port;
+  int seconds; /* pulse */
+};
+
+struct sty_plug_resp {
+  const char *error; /* NULL on success, else one line; code says which kind */
+  const char *code;  /* "ok", "cooldown", "refused", "timeout", ... */
+  /* info */
+  const char *alias, *model;
+  int relay_state;
+  long long on_time;
+  /* pulse */
+  int seconds;
+  double deadline;
+  bool extended, capped;
+  const char *rule_id;
+};
+typedef void (*sty_plug_done_cb)(const struct sty_plug_resp *r, void *arg);
+
+struct sty_plugs {
+  /* Starts an operation; done is called once, from a later loop callback. Returns 0 with
+   * a handle in *op (for detach), or -1 with a reason in err. */
+  int (*request)(void *self, const struct sty_plug_req *req, sty_plug_done_cb done, void *arg,
+                 void **op, char *err, size_t errlen);
+  /* The run is gone: done must not be called for op (the operation itself goes on, so a
+   * pulse still ends at its deadline). */
+  void (*detach)(void *self, void *op);
+  void *self;
+};
+
+struct plug_ctl;
+/* The daemon's plugs: operations go to c (borrowed; it must outlive the engine). */
+void sty_plug_ctl(struct plug_ctl *c, struct sty_plugs *out);
+
+/* }============================================================ */
+
 struct httpc;
 /* The daemon's transport: requests go to h (borrowed; it must outlive the engine). */
 void sty_httpc_transport(struct httpc *h, struct sty_transport *out);
@@ -82,14 +123,14 @@ void sty_httpc_transport(struct httpc *h, struct sty_transport *out);
 /* }============================================================ */
 
 /* What a run does, as it happens: for `lp0 story run`, tests and the daemon's log. */
-enum sty_trace_kind { STY_T_START, STY_T_HTTP, STY_T_STEP, STY_T_LOG, STY_T_END };
+enum sty_trace_kind { STY_T_START, STY_T_HTTP, STY_T_STEP, STY_T_LOG, STY_T_END, STY_T_PLUG };
 
 struct sty_trace {
   enum sty_trace_kind kind;
   const char *story;
   long long run; /* store id, or 0 */
   int attempt;
-  /* HTTP */
+  /* HTTP (PLUG: method is the operation, url is host:port, status the seconds of a pulse) */
   const char *method, *url;
   int status;
   int attempts;
@@ -109,6 +150,7 @@ struct sty_options {
   uv_loop_t *loop;
   struct store *store; /* NULL: runs are not recorded (lp0 story run, tests) */
   const struct sty_transport *http;
+  const struct sty_plugs *plugs; /* NULL: plug.* raises "no plugs configured" */
   const char *settings_json; /* the configuration's `settings`, as JSON; NULL = {} */
   const char *secrets_file;  /* NAME=value lines (mode 0600 or stricter), or NULL */
   long long budget;          /* 0: STY_DEFAULT_BUDGET */

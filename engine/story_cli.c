@@ -25,7 +25,8 @@ static const char usage_story[] =
     "\n"
     "Runs story NAME once against the alert record in FILE (JSON, as `lp0 alerts --json`\n"
     "prints it) and prints every step, log line and HTTP call (method, URL, status, time),\n"
-    "then the outcome. Nothing is written to the store. Exit 0 when the run succeeds.\n"
+    "then the outcome. Nothing is written to the store; plug.* calls are recorded, never\n"
+    "sent (use lp0 plug for a real plug). Exit 0 when the run succeeds.\n"
     "\n"
     "options:\n"
     "  -a, --alert FILE      the alert record (required)\n"
@@ -71,6 +72,11 @@ static void print_trace(const struct sty_trace *t, void *ud) {
     if (t->msg) printf("  http %-6s %s -> %s (%.0f ms)\n", t->method, t->url, t->msg, t->ms);
     else printf("  http %-6s %s -> %d (%.0f ms, %d attempt%s)\n", t->method, t->url, t->status,
                 t->ms, t->attempts, t->attempts == 1 ? "" : "s");
+    break;
+  case STY_T_PLUG:
+    if (t->msg) printf("  plug %-6s %s -> %s\n", t->method, t->url, t->msg);
+    else if (t->status) printf("  plug %-6s %s -> on for %d s\n", t->method, t->url, t->status);
+    else printf("  plug %-6s %s -> ok\n", t->method, t->url);
     break;
   case STY_T_STEP: printf("  step %s%s\n", t->name, t->cached ? " (stored result)" : " done"); break;
   case STY_T_LOG: printf("  log  %s: %s\n", log_level_name((enum log_level)t->level), t->msg); break;
@@ -118,8 +124,10 @@ static int story_run(const char *name, const char *alert_file, const char *mocks
   if (uv_loop_init(&loop) != 0) return 2;
   struct sty_mocks mocks;
   struct sty_transport tr;
+  struct sty_plugs plugs; /* always mocked: a dry run never switches a compressor on */
   struct httpc *h = NULL;
   sty_mocks_init(&mocks, &loop);
+  sty_mocks_plugs(&mocks, &plugs);
   int code = 2;
   if (mocks_file) {
     size_t n;
@@ -143,6 +151,7 @@ static int story_run(const char *name, const char *alert_file, const char *mocks
   struct sty_options o = {0};
   o.loop = &loop;
   o.http = &tr;
+  o.plugs = &plugs;
   o.settings_json = have_cfg ? cfg.settings_json : NULL;
   o.secrets_file = have_cfg ? cfg.secrets_file : NULL;
   o.timeout = have_cfg ? cfg.story_timeout : 0;

@@ -260,6 +260,99 @@ void sty_mocks_transport(struct sty_mocks *m, struct sty_transport *out) {
   out->self = m;
 }
 
+/* Plugs: each operation is recorded as a call with method = the operation in capitals
+ * and url = "plug://host:port" (body: the seconds of a pulse), and answered after the
+ * delay of the first mock that matches it (an `error` there fails it), else at once with
+ * success: a plug that is always there. */
+struct plug_pending {
+  uv_timer_t timer;
+  struct sty_mocks *m;
+  struct sty_call *call;
+  const struct mock *mock;
+  struct sty_plug_req req;
+  char host[256];
+  sty_plug_done_cb done;
+  void *arg;
+  bool detached;
+};
+
+static void plug_closed(uv_handle_t *h) { free(h->data); }
+
+static void plug_deliver(uv_timer_t *t) {
+  struct plug_pending *p = t->data;
+  struct sty_plug_resp r = {0};
+  r.code = "ok";
+  if (p->mock && p->mock->error) {
+    r.error = p->mock->error;
+    r.code = strstr(p->mock->error, "cooldown") ? "cooldown" : "error";
+  } else if (strcmp(p->req.op, "info") == 0) {
+    r.alias = "mock plug";
+    r.model = "HS100(MOCK)";
+  } else if (strcmp(p->req.op, "pulse") == 0) {
+    r.seconds = p->req.seconds;
+    r.deadline = (double)uv_now(p->m->loop) / 1000.0 + p->req.seconds;
+    r.rule_id = "mock-rule";
+  }
+  p->call->done = true;
+  p->call->status = r.error ? 0 : 200;
+  if (r.error) p->call->error = xstrdup(r.error);
+  p->m->inflight--;
+  if (!p->detached) p->done(&r, p->arg);
+  uv_close((uv_handle_t *)&p->timer, plug_closed);
+}
+
+static int plug_request(void *self, const struct sty_plug_req *q, sty_plug_done_cb done,
+                        void *arg, void **op, char *err, size_t errlen) {
+  struct sty_mocks *m = self;
+  struct plug_pending *p = xcalloc(1, sizeof *p);
+  char method[16];
+  size_t i;
+  for (i = 0; q->op[i] && i + 1 < sizeof method; i++)
+    method[i] = (char)(q->op[i] >= 'a' && q->op[i] <= 'z' ? q->op[i] - 32 : q->op[i]);
+  method[i] = '\0';
+  struct sty_call *c = xcalloc(1, sizeof *c);
+  c->method = xstrdup(method);
+  c->url = xasprintf("plug://%s:%d", q->host, q->port);
+  c->body = q->seconds ? xasprintf("%d", q->seconds) : NULL;
+  vec_push(&m->calls, c);
+  p->m = m;
+  p->call = c;
+  p->req = *q;
+  snprintf(p->host, sizeof p->host, "%s", q->host);
+  p->req.host = p->host;
+  p->done = done;
+  p->arg = arg;
+  for (size_t k = 0; k < m->mocks.len && !p->mock; k++) {
+    struct mock *mk = m->mocks.items[k];
+    if ((!mk->times || mk->used < mk->times) && (!mk->method || strcmp(mk->method, method) == 0) &&
+        glob(mk->url, c->url)) {
+      mk->used++;
+      p->mock = mk;
+    }
+  }
+  if (uv_timer_init(m->loop, &p->timer) != 0) {
+    free(p);
+    snprintf(err, errlen, "cannot start a timer");
+    return -1;
+  }
+  p->timer.data = p;
+  uv_timer_start(&p->timer, plug_deliver, p->mock ? (uint64_t)(p->mock->delay * 1000.0) : 0, 0);
+  m->inflight++;
+  *op = p;
+  return 0;
+}
+
+static void plug_detach(void *self, void *op) {
+  (void)self;
+  ((struct plug_pending *)op)->detached = true;
+}
+
+void sty_mocks_plugs(struct sty_mocks *m, struct sty_plugs *out) {
+  out->request = plug_request;
+  out->detach = plug_detach;
+  out->self = m;
+}
+
 /* }============================================================ */
 
 /* {===================== story tests ===================== */
@@ -410,14 +503,17 @@ int sty_run_tests(char *const *paths, size_t npaths, const char *filter, bool ve
   uv_loop_t loop;
   struct sty_mocks m;
   struct sty_transport tr;
+  struct sty_plugs plugs;
   struct vec diags = {0};
   char *errmsg = NULL;
   if (uv_loop_init(&loop) != 0) return -1;
   sty_mocks_init(&m, &loop);
   sty_mocks_transport(&m, &tr);
+  sty_mocks_plugs(&m, &plugs);
   struct sty_options o = {0};
   o.loop = &loop;
   o.http = &tr;
+  o.plugs = &plugs;
   o.quiet = !verbose;
   o.timeout = 60;
   struct sty_engine *e = sty_new(&o, paths, npaths, &diags, &errmsg);

@@ -37,6 +37,9 @@ void sty_mocks_free(struct sty_mocks *m);
 int sty_mocks_from_json(struct sty_mocks *m, const cJSON *list, char *err, size_t errlen);
 /* A transport answering from m (which must outlive the engine using it). */
 void sty_mocks_transport(struct sty_mocks *m, struct sty_transport *out);
+/* Plugs that record each operation in m->calls (method "PULSE", url "plug://host:port",
+ * body the seconds) and succeed, unless a mock matching them gives an `error`. */
+void sty_mocks_plugs(struct sty_mocks *m, struct sty_plugs *out);
 
 /* One story test's outcome: failure NULL when it passed. */
 typedef void (*sty_test_report_cb)(const char *file, const char *story, const char *test,
