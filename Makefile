@@ -42,7 +42,7 @@ VALGRIND = valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-ki
 valgrind: lp0
 	@command -v valgrind >/dev/null || { echo "valgrind: install the Debian package 'valgrind'"; exit 2; }
 	for t in $(BUILD)/tests/test_*; do $(VALGRIND) $$t >/dev/null || exit 1; done
-	$(VALGRIND) $(BUILD)/lp0 test tests/lua detections > $(BUILD)/valgrind-test.log || { cat $(BUILD)/valgrind-test.log; exit 1; }
+	$(VALGRIND) $(BUILD)/lp0 test tests/lua tests/stories scripts detections > $(BUILD)/valgrind-test.log || { cat $(BUILD)/valgrind-test.log; exit 1; }
 	tail -1 $(BUILD)/valgrind-test.log
 	$(VALGRIND) $(BUILD)/lp0 replay -q -w 2 -d detections tests/data/sample-cloudtrail.ndjson >/dev/null
 

@@ -630,47 +630,59 @@ static void push_response(lua_State *co, const struct sty_http_resp *resp) {
   lua_setfield(co, -2, "json");
 }
 
-static void url_escape(struct buf *b, const char *s) {
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '_' || c == '.' || c == '~')
-      buf_putc(b, (char)c);
-    else
-      buf_printf(b, "%%%02X", c);
-  }
-}
-
 static int cmp_cstr(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* url + "?" + the query table's pairs, sorted by key (requests are reproducible). */
-static char *build_url(lua_State *L, const char *url, int qidx) {
-  struct buf b;
-  struct vec keys = {0};
-  buf_init(&b);
-  buf_puts(&b, url);
-  if (qidx && lua_istable(L, qidx)) {
+/* Pushes url + "?" + the query table's pairs, sorted by key (requests are
+ * reproducible). Everything lives on the Lua stack, so an error leaks nothing. */
+static void push_url(lua_State *L, const char *url, int qidx) {
+  luaL_Buffer b;
+  size_t n = 0;
+  const char **keys = NULL;
+  if (lua_istable(L, qidx)) {
     lua_pushnil(L);
     while (lua_next(L, qidx)) {
-      if (lua_type(L, -2) == LUA_TSTRING) vec_push(&keys, xstrdup(lua_tostring(L, -2)));
+      if (lua_type(L, -2) == LUA_TSTRING) n++;
       lua_pop(L, 1);
     }
-    if (keys.len > 1) qsort(keys.items, keys.len, sizeof *keys.items, cmp_cstr);
-    for (size_t i = 0; i < keys.len; i++) {
-      lua_getfield(L, qidx, keys.items[i]);
-      const char *v = luaL_tolstring(L, -1, NULL);
-      buf_putc(&b, i == 0 && !strchr(url, '?') ? '?' : '&');
-      url_escape(&b, keys.items[i]);
-      buf_putc(&b, '=');
-      url_escape(&b, v);
-      lua_pop(L, 2);
-      free(keys.items[i]);
+    keys = lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0); /* scratch, collected */
+    n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, qidx)) {
+      if (lua_type(L, -2) == LUA_TSTRING) keys[n++] = lua_tostring(L, -2); /* anchored in qidx */
+      lua_pop(L, 1);
     }
-    vec_free(&keys);
+    if (n > 1) qsort(keys, n, sizeof *keys, cmp_cstr);
+  } else {
+    lua_pushnil(L); /* keep the stack shape */
   }
-  return buf_take(&b);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, url);
+  for (size_t i = 0; i < n; i++) {
+    luaL_addchar(&b, i == 0 && !strchr(url, '?') ? '?' : '&');
+    for (int part = 0; part < 2; part++) {
+      const char *v = keys[i];
+      if (part == 1) {
+        luaL_addchar(&b, '=');
+        lua_getfield(L, qidx, keys[i]);
+        v = luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);
+        lua_insert(L, -2); /* under the buffer's box, if any */
+      }
+      for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            *c == '-' || *c == '_' || *c == '.' || *c == '~') {
+          luaL_addchar(&b, (char)*c);
+        } else {
+          char hex[4];
+          snprintf(hex, sizeof hex, "%%%02X", *c);
+          luaL_addstring(&b, hex);
+        }
+      }
+    }
+  }
+  luaL_pushresult(&b);
 }
 
 static const char *opt_str(lua_State *L, int t, const char *k, const char *def) {
@@ -680,70 +692,86 @@ static const char *opt_str(lua_State *L, int t, const char *k, const char *def) 
   return v;
 }
 
-/* http.request{...}: see docs/stories.md. */
+/* http.request{...}: see docs/stories.md. Everything is read and built on the Lua stack
+ * first (errors raise without leaking); C memory is only taken once nothing can fail. */
 static int http_request(lua_State *L) {
   struct sty_fiber *f = current(L);
   struct sty_engine *e = f->run->e;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  struct sty_http_req req = {0};
   char method[16];
   const char *m = opt_str(L, 1, "method", "GET");
   size_t i;
   for (i = 0; m[i] && i + 1 < sizeof method; i++) method[i] = (char)toupper((unsigned char)m[i]);
   method[i] = '\0';
+  req.method = method;
   const char *url0 = opt_str(L, 1, "url", NULL);
   if (!url0) return luaL_error(L, "http.request: url is required");
-  lua_getfield(L, 1, "query"); /* 2 */
-  char *url = build_url(L, url0, 2);
-  struct sty_http_req req = {0};
-  req.method = method;
-  req.url = url;
-  struct vec headers = {0};
+  lua_getfield(L, 1, "timeout");
+  req.timeout = luaL_optnumber(L, -1, 10.0);
+  lua_getfield(L, 1, "retries"); /* the transport retries POST only where it is safe */
+  req.retries = (int)luaL_optinteger(L, -1, 2);
+  lua_getfield(L, 1, "auth"); /* {user = , password | token = }, or {user, password} */
+  if (lua_istable(L, -1)) {
+    int a = lua_gettop(L);
+    req.user = opt_str(L, a, "user", NULL);
+    req.password = opt_str(L, a, "password", opt_str(L, a, "token", NULL));
+    if (!req.user && lua_rawgeti(L, a, 1) == LUA_TSTRING) req.user = lua_tostring(L, -1);
+    if (!req.password && lua_rawgeti(L, a, 2) == LUA_TSTRING) req.password = lua_tostring(L, -1);
+    if (!req.password) req.password = "";
+    if (!req.user) return luaL_error(L, "http.request: auth needs a user");
+  }
+  lua_getfield(L, 1, "query");
+  push_url(L, url0, lua_gettop(L));
+  const char *url = lua_tostring(L, -1);
+  int lines = (lua_newtable(L), lua_gettop(L)); /* header lines, "Name: value" */
   bool has_ct = false;
-  lua_getfield(L, 1, "headers"); /* 3 */
-  if (lua_istable(L, 3)) {
+  lua_getfield(L, 1, "headers");
+  if (lua_istable(L, -1)) {
+    int h = lua_gettop(L);
     lua_pushnil(L);
-    while (lua_next(L, 3)) {
+    while (lua_next(L, h)) {
       if (lua_type(L, -2) == LUA_TSTRING) {
         const char *k = lua_tostring(L, -2);
         if (strcasecmp(k, "content-type") == 0) has_ct = true;
-        vec_push(&headers, xasprintf("%s: %s", k, luaL_tolstring(L, -1, NULL)));
+        const char *v = luaL_tolstring(L, -1, NULL);
+        lua_pushfstring(L, "%s: %s", k, v);
+        lua_rawseti(L, lines, (lua_Integer)lua_rawlen(L, lines) + 1);
         lua_pop(L, 1);
       }
       lua_pop(L, 1);
     }
   }
-  struct buf body;
-  buf_init(&body);
-  lua_getfield(L, 1, "json"); /* 4 */
-  lua_getfield(L, 1, "body"); /* 5 */
-  if (!lua_isnil(L, 4)) {
+  lua_getfield(L, 1, "json");
+  if (!lua_isnil(L, -1)) {
+    struct buf body;
     char err[200];
-    if (json_lua_encode_buf(L, 4, &body, err, sizeof err) != 0) {
-      for (size_t k = 0; k < headers.len; k++) free(headers.items[k]);
-      vec_free(&headers);
-      buf_free(&body);
-      free(url);
-      return luaL_error(L, "http.request: json: %s", err);
+    buf_init(&body);
+    int rc = json_lua_encode_buf(L, lua_gettop(L), &body, err, sizeof err); /* never raises */
+    lua_pushlstring(L, body.data ? body.data : "", rc == 0 ? body.len : 0);
+    buf_free(&body);
+    if (rc != 0) return luaL_error(L, "http.request: json: %s", err);
+    req.body = lua_tolstring(L, -1, &req.body_len);
+    if (!has_ct) {
+      lua_pushliteral(L, "Content-Type: application/json");
+      lua_rawseti(L, lines, (lua_Integer)lua_rawlen(L, lines) + 1);
     }
-    if (!has_ct) vec_push(&headers, xstrdup("Content-Type: application/json"));
-    req.body = body.data ? body.data : "";
-    req.body_len = body.len;
-  } else if (!lua_isnil(L, 5)) {
-    req.body = luaL_checklstring(L, 5, &req.body_len);
+  } else {
+    lua_getfield(L, 1, "body");
+    if (!lua_isnil(L, -1)) req.body = luaL_checklstring(L, -1, &req.body_len);
   }
-  lua_getfield(L, 1, "timeout");
-  req.timeout = luaL_optnumber(L, -1, 10.0);
-  lua_getfield(L, 1, "retries"); /* the transport retries POST only where it is safe */
-  req.retries = (int)luaL_optinteger(L, -1, 2);
-  lua_getfield(L, 1, "auth"); /* { user, password } or { user, token } */
-  if (lua_istable(L, -1)) {
-    int a = lua_gettop(L);
-    req.user = opt_str(L, a, "user", NULL);
-    req.password = opt_str(L, a, "password", opt_str(L, a, "token", ""));
+  size_t nh = (size_t)lua_rawlen(L, lines);
+  const char **hv = lua_newuserdatauv(L, (nh ? nh : 1) * sizeof *hv, 0);
+  for (size_t k = 0; k < nh; k++) {
+    lua_rawgeti(L, lines, (lua_Integer)k + 1);
+    hv[k] = lua_tostring(L, -1); /* anchored in lines */
+    lua_pop(L, 1);
   }
-  req.headers = (const char *const *)headers.items;
-  req.nheaders = headers.len;
+  req.url = url;
+  req.headers = hv;
+  req.nheaders = nh;
+  /* Nothing below raises: the call record is C memory the callback frees. */
   struct http_call *c = xcalloc(1, sizeof *c);
   c->f = f;
   c->method = xstrdup(method);
@@ -752,10 +780,6 @@ static int http_request(lua_State *L) {
   int rc = e->o.http ? e->o.http->request(e->o.http->self, &req, http_done, c, &c->id, err,
                                           sizeof err)
                      : (snprintf(err, sizeof err, "no HTTP transport"), -1);
-  for (size_t k = 0; k < headers.len; k++) free(headers.items[k]);
-  vec_free(&headers);
-  buf_free(&body);
-  free(url);
   if (rc != 0) {
     free(c->method), free(c->url), free(c);
     lua_pushnil(L);
