@@ -115,6 +115,10 @@ static const struct option options[] = {
     {{"story_max_running", "integer", "1000",
       "Story runs in progress at once; more wait in the store."},
      S_TOP, "story_max_running", K_INT, offsetof(struct cfg, story_max_running), "1000", NULL},
+    {{"story_http_per_host", "integer", "8",
+      "HTTP requests from stories running at once per host (scheme, host, port); more wait "
+      "in line. Be kind to the APIs you call."},
+     S_TOP, "story_http_per_host", K_INT, offsetof(struct cfg, story_http_per_host), "8", NULL},
     {{"plug_max_on_seconds", "integer", "60",
       "Smart plugs (plug.pulse in stories): the longest a pulse may keep a plug on, "
       "extensions included (docs/plug.md)."},

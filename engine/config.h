@@ -62,7 +62,7 @@ struct cfg {
   char *settings_json; /* `settings` for stories, as JSON; NULL = {} */
   char *secrets_file;
   double story_timeout, story_retry_delay;
-  int story_attempts, story_max_running;
+  int story_attempts, story_max_running, story_http_per_host;
   int plug_max_on_seconds, plug_cooldown_seconds;
   double plug_timeout;
   int log_level;                      /* enum log_level (log.h) */

@@ -988,7 +988,9 @@ static int start(struct dmn *d) {
   d->dedup.on_close = dmn_on_close;
   metrics_bind_detections(d);
   if (restore_windows(d) != 0) return 2;
-  if (!(d->httpc = httpc_new(&d->loop, NULL))) return 2;
+  struct httpc_options ho = {0};
+  ho.per_host_limit = c->story_http_per_host > 0 ? (unsigned)c->story_http_per_host : 0;
+  if (!(d->httpc = httpc_new(&d->loop, &ho))) return 2;
   sty_httpc_transport(d->httpc, &d->transport);
   struct plug_cfg pc;
   plug_cfg_default(&pc);
