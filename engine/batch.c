@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dedup.h"
 #include "ingest.h"
 #include "json.h"
 #include "logtype.h"
+#include "suppress.h"
 
 struct batch *batch_new(unsigned long long no, const char *file) {
   struct batch *b = xcalloc(1, sizeof *b);
@@ -110,6 +112,21 @@ static void eval_record(const cJSON *ev, void *ud) {
   b->rule_errors += errs.len;
   for (size_t i = 0; i < errs.len; i++) batch_error(b, errs.items[i]);
   vec_free(&errs);
+  if (c->set->sup) { /* suppressed matches never reach dedup */
+    size_t keep = before;
+    double now = clk_now();
+    for (size_t i = before; i < b->matches.len; i++) {
+      struct det_match *m = b->matches.items[i];
+      const struct det *d = c->set->dets.items[m->det];
+      if (sup_apply(c->set->sup, d->id, ev, now) >= 0) {
+        det_match_free(m);
+        b->suppressed++;
+      } else {
+        b->matches.items[keep++] = m;
+      }
+    }
+    b->matches.len = keep;
+  }
   for (size_t i = before; i < b->matches.len; i++) {
     struct det_match *m = b->matches.items[i];
     m->time = t;

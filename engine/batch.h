@@ -42,6 +42,7 @@ struct batch {
   struct vec matches; /* struct det_match *, in record order (owned) */
   struct vec errors;  /* the first messages (owned strings) */
   unsigned long long events, unclassified, parse_errors, rule_errors;
+  unsigned long long suppressed; /* matches dropped by the set's suppressions */
   double max_time; /* latest event time in the batch, or -1 */
   /* for the caller's queues */
   unsigned long long submitted_ns; /* clk_mono_ns() when handed to the workers */

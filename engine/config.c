@@ -75,6 +75,15 @@ static const struct option options[] = {
     {{"stories", "array of strings", "{ \"./scripts\" }",
       "Story (response script) files or directories."},
      S_TOP, "stories", K_STRINGS, offsetof(struct cfg, stories), "./scripts", NULL},
+    {{"lookups", "array of strings", "{}",
+      "Lookup table files or folders (*.csv, *.txt, *.list) for lookup(name, key), besides "
+      "the lookups/ folder found beside the detections (docs/lookups.md). Reloaded with "
+      "the detections."},
+     S_TOP, "lookups", K_STRINGS, offsetof(struct cfg, lookups), NULL, NULL},
+    {{"suppressions", "string", "nil",
+      "A suppressions file (docs/suppressions.md): matches it covers are dropped before "
+      "dedup and counted in lp0_suppressed_total. Reloaded with the detections."},
+     S_TOP, "suppressions", K_STRING, offsetof(struct cfg, suppressions), NULL, NULL},
     {{"workers", "integer", "number of CPUs",
       "Detection worker threads, 1 to 1024; 0 means one per online CPU."},
      S_TOP, "workers", K_INT, offsetof(struct cfg, workers), "0", NULL},
@@ -239,6 +248,8 @@ _Static_assert(offsetof(struct cfg, ndetections) == offsetof(struct cfg, detecti
                "count follows array");
 _Static_assert(offsetof(struct cfg, nstories) == offsetof(struct cfg, stories) + sizeof(char **),
                "count follows array");
+_Static_assert(offsetof(struct cfg, nlookups) == offsetof(struct cfg, lookups) + sizeof(char **),
+               "count follows array");
 
 static size_t *strings_count(void *base, const struct option *o) {
   /* the count follows the array pointer in struct cfg (detections/ndetections ...) */
@@ -254,6 +265,11 @@ static void apply_defaults(enum scope scope, void *base) {
       *(char **)field(base, o) = o->value ? xstrdup(o->value) : NULL;
       break;
     case K_STRINGS: {
+      if (!o->value) { /* an empty list */
+        *(char ***)field(base, o) = NULL;
+        *strings_count(base, o) = 0;
+        break;
+      }
       char **v = xcalloc(2, sizeof *v);
       v[0] = xstrdup(o->value);
       *(char ***)field(base, o) = v;
@@ -868,6 +884,8 @@ void cfg_free(struct cfg *cfg) {
   free(cfg->state_dir);
   free_strings(cfg->detections, cfg->ndetections);
   free_strings(cfg->stories, cfg->nstories);
+  free_strings(cfg->lookups, cfg->nlookups);
+  free(cfg->suppressions);
   free(cfg->alert_log);
   free(cfg->settings_json);
   free(cfg->secrets_file);

@@ -54,6 +54,9 @@ struct cfg {
   size_t ndetections;
   char **stories;
   size_t nstories;
+  char **lookups; /* extra lookup table files or folders */
+  size_t nlookups;
+  char *suppressions; /* the suppressions file, or NULL */
   int workers; /* detection threads; default the number of online CPUs */
   size_t max_body; /* bytes */
   int max_queue;   /* batches waiting for detection before webhooks get 503 */

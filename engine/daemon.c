@@ -48,8 +48,10 @@
 #include "metrics.h"
 #include "plug.h"
 #include "logtype.h"
+#include "lookup.h"
 #include "store.h"
 #include "story.h"
+#include "suppress.h"
 #include "tail.h"
 #include "util.h"
 #include "worker.h"
@@ -85,8 +87,12 @@ struct dmn {
   struct plug_ctl *plugs;        /* smart plugs for stories */
   struct sty_plugs plug_api;
   struct sty_engine *stories;
+  struct lkp_set *lookups;       /* lookup() tables of the running set (one reference) */
+  struct sup_set *sup;           /* suppressions of the running set, or NULL */
+  uint64_t *sup_reported;        /* per entry: hits already added to /metrics */
   struct dedup dedup;
   const struct det_set *next_set; /* during a reload: the incoming detections */
+  struct lkp_set *next_lookups;   /* during a reload: the incoming lookup tables */
   FILE *alert_log;
   bool alert_tty, stopping;
   unsigned long long batch_no;
@@ -96,7 +102,7 @@ struct dmn {
     struct metrics_family *requests, *received, *bytes, *parse_errors, *events, *unclassified;
     struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
     struct metrics_family *detections, *batch_seconds, *commit_seconds, *reloads, *tail_lag;
-    struct metrics_family *killed, *rejected, *story_runs, *story_active, *story_http;
+    struct metrics_family *killed, *rejected, *story_runs, *story_active, *story_http, *suppressed;
     /* by detection index: looked up once per detection set */
     struct metrics_series **match_series, **error_series, **killed_series;
   } m;
@@ -128,6 +134,7 @@ static void metrics_setup(struct dmn *d) {
   d->m.story_runs = metrics_counter("lp0_story_runs_total", "Story run attempts finished, by story and result (succeeded, failed).", (const char *const[]){"story", "result", NULL});
   d->m.story_active = metrics_gauge("lp0_story_runs_in_progress", "Story runs started and not finished.", NULL);
   d->m.story_http = metrics_counter("lp0_story_http_requests_total", "HTTP requests made by stories, by outcome (HTTP status class or transport error).", (const char *const[]){"outcome", NULL});
+  d->m.suppressed = metrics_counter("lp0_suppressed_total", "Matches dropped by a suppressions entry, by entry name.", (const char *const[]){"entry", NULL});
   metrics_with1(d->m.reloads, "success");
   metrics_with1(d->m.reloads, "failure");
 }
@@ -246,6 +253,52 @@ static void dmn_on_plug(const struct plug_result *r, void *ud) {
   else log_error("plug %s:%d: %s", r->host, r->port, r->message);
 }
 
+/* Loads the lookup tables and the suppressions of c. Returns 0, or -1 with err. */
+static int load_extras(const struct cfg *c, struct lkp_set **lookups, struct sup_set **sup,
+                       char *err, size_t errlen) {
+  char *msg = NULL;
+  *lookups = NULL, *sup = NULL;
+  if (lkp_set_discover(c->detections, c->ndetections, c->lookups, c->nlookups, lookups, &msg) != 0) {
+    snprintf(err, errlen, "lookups: %s", msg);
+    free(msg);
+    return -1;
+  }
+  if (c->suppressions && sup_load(c->suppressions, sup, &msg) != 0) {
+    snprintf(err, errlen, "suppressions: %s", msg);
+    free(msg);
+    lkp_set_unref(*lookups);
+    *lookups = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Adds the suppression hits since the last report to /metrics. */
+static void report_suppressed(struct dmn *d) {
+  if (!d->sup) return;
+  for (size_t i = 0; i < d->sup->n; i++) {
+    uint64_t h = sup_hits(d->sup, i);
+    if (h > d->sup_reported[i]) {
+      metrics_add(metrics_with1(d->m.suppressed, d->sup->entries[i].name), h - d->sup_reported[i]);
+      d->sup_reported[i] = h;
+    }
+  }
+}
+
+/* Swaps in lookups and sup (taken), releasing the previous ones: after the workers that
+ * used them are drained. */
+static void use_extras(struct dmn *d, struct lkp_set *lookups, struct sup_set *sup) {
+  report_suppressed(d);
+  sup_free(d->sup);
+  free(d->sup_reported);
+  lkp_set_unref(d->lookups);
+  d->lookups = lookups;
+  d->sup = sup;
+  d->sup_reported = xcalloc(sup && sup->n ? sup->n : 1, sizeof *d->sup_reported);
+  for (size_t i = 0; sup && i < sup->n; i++)
+    metrics_with1(d->m.suppressed, sup->entries[i].name); /* show zeros */
+}
+
 /* Loads the stories of c; NULL when one does not load (problems logged). */
 static struct sty_engine *load_stories(struct dmn *d, const struct cfg *c) {
   struct sty_options o = {0};
@@ -256,6 +309,7 @@ static struct sty_engine *load_stories(struct dmn *d, const struct cfg *c) {
   o.http = &d->transport;
   o.plugs = &d->plug_api;
   o.settings_json = c->settings_json;
+  o.lookups = d->next_lookups ? d->next_lookups : d->lookups;
   o.secrets_file = c->secrets_file;
   o.timeout = c->story_timeout;
   o.max_attempts = c->story_attempts;
@@ -781,18 +835,31 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
     free(next);
     goto fail;
   }
-  if (wrk_pool_new(&d->loop, next->workers, next->detections, next->ndetections, dmn_on_batch,
-                   d, &pool, &perr) != 0) {
-    snprintf(err, errlen, "detections: %s", perr ? perr : "cannot start the workers");
-    free(perr);
+  struct lkp_set *lookups;
+  struct sup_set *sup;
+  if (load_extras(next, &lookups, &sup, err, errlen) != 0) {
     cfg_free(next);
     free(next);
     goto fail;
   }
+  if (wrk_pool_new(&d->loop, next->workers, next->detections, next->ndetections, lookups, sup,
+                   dmn_on_batch, d, &pool, &perr) != 0) {
+    snprintf(err, errlen, "detections: %s", perr ? perr : "cannot start the workers");
+    free(perr);
+    lkp_set_unref(lookups);
+    sup_free(sup);
+    cfg_free(next);
+    free(next);
+    goto fail;
+  }
+  d->next_lookups = lookups;
   struct sty_engine *stories = load_stories(d, next);
+  d->next_lookups = NULL;
   if (!stories) {
     snprintf(err, errlen, "stories: problems in the stories (see the log and 'lp0 check')");
     wrk_pool_close(pool, NULL, NULL);
+    lkp_set_unref(lookups);
+    sup_free(sup); /* the new workers are stopped by the close above before it returns */
     cfg_free(next);
     free(next);
     goto fail;
@@ -810,6 +877,7 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
   d->next_set = NULL;
   wrk_pool_close(d->pool, NULL, NULL);
   d->pool = pool;
+  use_extras(d, lookups, sup); /* the old workers are joined: nothing reads the old ones */
   if (own) save_windows(d);
   if (own && commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
   metrics_bind_detections(d);
@@ -873,6 +941,7 @@ static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   metrics_set(metrics_with0(d->m.windows), (int64_t)d->dedup.windows.len);
   metrics_set(metrics_with0(d->m.detections), (int64_t)wrk_detections(d->pool)->dets.len);
   metrics_set(metrics_with0(d->m.story_active), d->stories ? (int64_t)sty_running(d->stories) : 0);
+  report_suppressed(d);
   metrics_render(&b);
   httpd_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
   buf_free(&b);
@@ -976,13 +1045,21 @@ static int start(struct dmn *d) {
     return 2;
   }
   if (open_store(d) != 0) return 2;
-  if ((rc = wrk_pool_new(&d->loop, c->workers, c->detections, c->ndetections, dmn_on_batch, d,
-                         &d->pool, &err)) != 0) {
+  char xerr[1024];
+  struct lkp_set *lookups;
+  struct sup_set *sup;
+  if (load_extras(c, &lookups, &sup, xerr, sizeof xerr) != 0) {
+    log_error("%s", xerr);
+    return 2;
+  }
+  metrics_setup(d);
+  use_extras(d, lookups, sup);
+  if ((rc = wrk_pool_new(&d->loop, c->workers, c->detections, c->ndetections, d->lookups, d->sup,
+                         dmn_on_batch, d, &d->pool, &err)) != 0) {
     log_error("detections: %s", err ? err : "cannot start the workers");
     free(err);
     return 2;
   }
-  metrics_setup(d);
   dedup_init(&d->dedup, NULL, d);
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
@@ -1078,6 +1155,9 @@ int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char 
   dedup_free(&d->dedup);
   store_close(d->store);
   metrics_reset();
+  sup_free(d->sup);
+  free(d->sup_reported);
+  lkp_set_unref(d->lookups);
   free(d->m.match_series);
   free(d->m.error_series);
   free(d->m.killed_series);

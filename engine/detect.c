@@ -22,6 +22,8 @@
 #include "clock.h"
 #include "event_lua.h"
 #include "json_lua.h"
+#include "lookup.h"
+#include "lookup_lua.h"
 #include "sandbox.h"
 
 #define DEDUP_MAX 1000
@@ -571,8 +573,30 @@ static void collect(struct det_set *s, const char *path, struct vec *out, bool t
   vec_free(&names);
 }
 
+void det_set_use_lookups(struct det_set *s, struct lkp_set *lookups) {
+  lua_State *L = s->vm->L;
+  lkp_set_ref(lookups);
+  lkp_set_unref(s->lookups);
+  s->lookups = lookups;
+  sbx_push_base(L);
+  lkp_lua_register(L, lookups);
+  lua_setfield(L, -2, "lookup");
+  lua_pop(L, 1);
+}
+
 size_t det_set_load(struct det_set *s) {
   struct vec files = {0};
+  if (!s->lookups) {
+    struct lkp_set *found = NULL;
+    char *err = NULL;
+    if (lkp_set_discover(s->roots, s->nroots, NULL, 0, &found, &err) != 0) {
+      diag(s, err, -1, "%s", err);
+      free(err);
+      found = lkp_set_new();
+    }
+    det_set_use_lookups(s, found);
+    lkp_set_unref(found); /* the set holds its own reference */
+  }
   for (size_t i = 0; i < s->nroots; i++) collect(s, s->roots[i], &files, true);
   for (size_t i = 0; i < files.len; i++) {
     char *f = files.items[i];
@@ -653,6 +677,7 @@ void det_set_free(struct det_set *s) {
   for (size_t i = 0; i < s->nroots; i++) free(s->roots[i]);
   free(s->roots);
   vm_free(s->vm);
+  lkp_set_unref(s->lookups); /* after the state that reads it */
   free(s->_cand.v);
   buf_free(&s->_key);
   free(s);

@@ -80,6 +80,8 @@ struct det_set {
   char **roots;
   size_t nroots;
   bool timing;            /* measure each detection's time (det->ns): lp0 replay --stats */
+  struct lkp_set *lookups; /* lookup() tables (one reference held), NULL until loaded */
+  struct sup_set *sup;     /* suppressions applied by batch_eval (borrowed), or NULL */
   struct det_ilist _cand; /* scratch for det_eval */
   struct buf _key;        /* scratch for det_eval */
 };
@@ -104,6 +106,12 @@ void det_match_free(struct det_match *m);
  * folders for file roots). Returns NULL with *errmsg (free()) when Lua cannot start. */
 struct det_set *det_set_new(char *const *roots, size_t nroots, size_t mem_limit, char **errmsg);
 void det_set_free(struct det_set *s);
+
+/* Gives the set its lookup() tables (a reference is taken), before det_set_load. Without
+ * it, det_set_load discovers the tables beside the roots (lkp_set_discover). */
+struct lkp_set;
+struct sup_set;
+void det_set_use_lookups(struct det_set *s, struct lkp_set *lookups);
 
 /* Loads every detection (*.lua) and spec (*_spec.lua) under the roots, skipping lib/
  * folders and dot files, in path order. Problems go to s->diags; returns their count. */

@@ -28,6 +28,7 @@
 #include "lookup.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -934,3 +935,97 @@ void lkp_set_unref(struct lkp_set *s) {
 }
 
 /* }============================================================ */
+
+/* {===================== discovery ===================== */
+
+static bool table_file(const char *name) {
+  return name[0] != '.' && (str_ends_with(name, ".csv") || str_ends_with(name, ".CSV") ||
+                            str_ends_with(name, ".txt") || str_ends_with(name, ".list"));
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the table files of dir (sorted), or dir itself when it is a file. */
+static void discover_path(const char *path, struct vec *files) {
+  struct stat st;
+  if (stat(path, &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    vec_push(files, xstrdup(path));
+    return;
+  }
+  DIR *d = opendir(path);
+  if (!d) return;
+  struct vec names = {0};
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (table_file(e->d_name)) vec_push(&names, xstrdup(e->d_name));
+  closedir(d);
+  if (names.len > 1) qsort(names.items, names.len, sizeof *names.items, cmp_names);
+  for (size_t i = 0; i < names.len; i++) {
+    vec_push(files, xasprintf("%s/%s", path, (char *)names.items[i]));
+    free(names.items[i]);
+  }
+  vec_free(&names);
+}
+
+static char *dir_of(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return xstrdup(path);
+  const char *slash = strrchr(path, '/');
+  return slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+}
+
+int lkp_set_discover(char *const *roots, size_t nroots, char *const *extra, size_t nextra,
+                     struct lkp_set **out, char **errmsg) {
+  struct vec files = {0};
+  for (size_t i = 0; i < nextra; i++) discover_path(extra[i], &files);
+  for (size_t i = 0; i < nroots; i++) {
+    /* <root>/lookups, else the first lookups/ up to three folders up (like lib/) */
+    char *dir = dir_of(roots[i]);
+    for (int up = 0; up < 4; up++) {
+      char *cand = xasprintf("%s/lookups", dir);
+      struct stat st;
+      bool found = stat(cand, &st) == 0 && S_ISDIR(st.st_mode);
+      if (found) discover_path(cand, &files);
+      free(cand);
+      char *parent = xasprintf("%s/..", dir);
+      free(dir);
+      dir = parent;
+      if (found) break;
+    }
+    free(dir);
+  }
+  struct lkp_spec *specs = xcalloc(files.len ? files.len : 1, sizeof *specs);
+  struct vec names = {0};
+  size_t n = 0;
+  for (size_t i = 0; i < files.len; i++) {
+    const char *f = files.items[i];
+    const char *base = strrchr(f, '/');
+    base = base ? base + 1 : f;
+    char *name = xstrndup(base, strcspn(base, "."));
+    bool dup = false; /* the same table found twice (two roots, one lookups/): first wins */
+    for (size_t k = 0; k < names.len && !dup; k++) dup = strcmp(names.items[k], name) == 0;
+    if (dup) {
+      free(name);
+      continue;
+    }
+    vec_push(&names, name);
+    specs[n].name = name;
+    specs[n].path = f;
+    specs[n].kind = LKP_KIND_AUTO;
+    specs[n].format = LKP_FORMAT_AUTO;
+    n++;
+  }
+  int rc = lkp_set_load(specs, n, NULL, out, errmsg);
+  for (size_t i = 0; i < names.len; i++) free(names.items[i]);
+  vec_free(&names);
+  for (size_t i = 0; i < files.len; i++) free(files.items[i]);
+  vec_free(&files);
+  free(specs);
+  return rc;
+}
+
+/* }============================================================ */
+

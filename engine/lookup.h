@@ -135,6 +135,14 @@ const struct lkp_table *lkp_set_get(const struct lkp_set *s, const char *name);
 struct lkp_set *lkp_set_ref(struct lkp_set *s);
 void lkp_set_unref(struct lkp_set *s);
 
+/* The tables a detection set uses: every *.csv, *.txt and *.list file in extra (files or
+ * folders, e.g. the configuration's `lookups`), then in the lookups/ folder beside each
+ * root (or the nearest one up to three folders up, like lib/). Each file is a table
+ * named after it (production_accounts.csv: "production_accounts"), keyed by its first
+ * column, kind auto. A name seen twice: the first wins. Same result as lkp_set_load. */
+int lkp_set_discover(char *const *roots, size_t nroots, char *const *extra, size_t nextra,
+                     struct lkp_set **out, char **errmsg);
+
 const char *lkp_kind_name(enum lkp_kind k);
 
 #endif

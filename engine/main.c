@@ -17,10 +17,13 @@
 #include "dedup.h"
 #include "detect.h"
 #include "log.h"
+#include "lookup.h"
 #include "plug_cli.h"
 #include "replay.h"
 #include "store.h"
+#include "story.h"
 #include "story_cli.h"
+#include "suppress.h"
 #include "testrun.h"
 #include "util.h"
 
@@ -90,6 +93,8 @@ static const char usage_replay[] =
     "  -t, --lateness MIN    how long windows wait for out-of-order events (default 10);\n"
     "                        unsorted inputs spanning days need more, or sorting first\n"
     "  -s, --stats           per-detection cost table (evaluations, matches, errors, time)\n"
+    "  -S, --suppressions FILE  drop the matches a suppressions file covers, as the daemon\n"
+    "                        does (docs/suppressions.md)\n"
     "  -h, --help            show this help\n";
 
 static const char usage_run[] =
@@ -156,6 +161,94 @@ static int cmd_test(int argc, char **argv) {
 
 static int check_detections(char **paths, size_t n);
 
+static void print_sup_problem(void *ud, enum sup_level level, size_t entry, const char *msg) {
+  const struct sup_set *s = ud;
+  printf("%s: entry %zu (%s): %s%s\n", s->file, entry + 1, s->entries[entry].name,
+         level == SUP_ERROR ? "" : "warning: ", msg);
+}
+
+static void closed_flag(void *ud) { *(bool *)ud = true; }
+
+/* Loads the stories under paths as the daemon would and prints every problem. Returns
+ * the number of problems. */
+static int check_stories(char *const *paths, size_t n) {
+  int problems = 0;
+  char *err = NULL;
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return 1;
+  struct sty_options o = {0};
+  struct vec diags = {0};
+  o.loop = &loop;
+  o.quiet = true;
+  struct sty_engine *e = sty_new(&o, paths, n, &diags, &err);
+  for (size_t i = 0; i < diags.len; i++) {
+    char *msg = diags.items[i], *tb = strstr(msg, "\nstack traceback:");
+    if (tb) *tb = '\0';
+    printf("%s\n", msg);
+    free(msg);
+    problems++;
+  }
+  vec_free(&diags);
+  if (e) {
+    printf("%zu stories, %d problems\n", sty_count(e), problems);
+    bool closed = false;
+    sty_close(e, closed_flag, &closed);
+  } else {
+    printf("stories: %s\n", err);
+    free(err);
+    problems++;
+  }
+  while (uv_run(&loop, UV_RUN_DEFAULT)) {
+  }
+  uv_loop_close(&loop);
+  return problems;
+}
+
+/* What `lp0 check -c` adds to the detections: the lookup tables, the suppressions and
+ * the stories the configuration names. Returns the number of problems. */
+static int check_config_extras(const struct cfg *cfg) {
+  int problems = 0;
+  char *err = NULL;
+  struct lkp_set *lk = NULL;
+  if (lkp_set_discover(cfg->detections, cfg->ndetections, cfg->lookups, cfg->nlookups, &lk,
+                       &err) != 0) {
+    printf("lookups: %s\n", err);
+    free(err);
+    problems++;
+  } else {
+    printf("lookups: %zu tables", lk->n);
+    for (size_t i = 0; i < lk->n; i++)
+      printf("%s %s (%zu rows)", i ? "," : ":", lk->tables[i]->name, lk->tables[i]->stats.rows);
+    printf("\n");
+    lkp_set_unref(lk);
+  }
+  if (cfg->suppressions) {
+    struct sup_set *sup = NULL;
+    if (sup_load(cfg->suppressions, &sup, &err) != 0) {
+      printf("%s\n", err);
+      free(err);
+      problems++;
+    } else {
+      struct det_set *s = det_set_new(cfg->detections, cfg->ndetections, 0, &err);
+      struct vec ids = {0};
+      if (s) {
+        s->vm->quiet_log = true;
+        det_set_load(s);
+        for (size_t i = 0; i < s->dets.len; i++) vec_push(&ids, ((struct det *)s->dets.items[i])->id);
+      }
+      size_t errors = sup_check(sup, clk_now(), (const char *const *)ids.items, ids.len,
+                                print_sup_problem, sup);
+      printf("%s: %zu suppressions, %zu problems\n", sup->file, sup->n, errors);
+      problems += (int)errors;
+      vec_free(&ids);
+      det_set_free(s);
+      free(err);
+      sup_free(sup);
+    }
+  }
+  return problems + check_stories(cfg->stories, cfg->nstories);
+}
+
 static int cmd_check(int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -188,6 +281,7 @@ static int cmd_check(int argc, char **argv) {
     if (optind >= argc) paths = cfg.detections, n = cfg.ndetections;
   }
   int code = check_detections(paths, n);
+  if (have_cfg && check_config_extras(&cfg) != 0 && code == 0) code = 1;
   if (have_cfg) cfg_free(&cfg);
   return code;
 }
@@ -214,6 +308,9 @@ static int check_detections(char **paths, size_t n) {
   for (size_t i = 0; i < s->dets.len; i++) enabled += ((struct det *)s->dets.items[i])->enabled;
   printf("%zu detections (%zu enabled), %zu problems\n", s->dets.len, enabled, s->diags.len);
   int code = s->diags.len ? 1 : 0;
+  if (s->story_files.len &&
+      check_stories((char *const *)s->story_files.items, s->story_files.len) != 0)
+    code = 1;
   det_set_free(s);
   return code;
 }
@@ -224,16 +321,17 @@ static int cmd_replay(int argc, char **argv) {
       {"workers", required_argument, NULL, 'w'},    {"output", required_argument, NULL, 'o'},
       {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
       {"stats", no_argument, NULL, 's'},            {"lateness", required_argument, NULL, 't'},
-      {NULL, 0, NULL, 0}};
+      {"suppressions", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
   struct replay_opts o = {0};
   struct vec dets = {0};
   bool quiet = false;
   int c, code;
   o.workers = cpu_count();
   o.lateness = DEDUP_DEFAULT_LATENESS;
-  while ((c = getopt_long(argc, argv, "d:l:w:o:qst:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:l:w:o:qst:S:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': vec_push(&dets, optarg); break;
+    case 'S': o.suppressions = optarg; break;
     case 'l': o.log_type = optarg; break;
     case 'w': {
       char *end;
@@ -275,8 +373,6 @@ static int cmd_replay(int argc, char **argv) {
   vec_free(&dets);
   return code;
 }
-
-/* Replaces a config string with a copy of v. */
 
 static int cmd_run(int argc, char **argv) {
   static const struct option longopts[] = {

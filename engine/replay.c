@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "replay.h"
+#include "suppress.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +48,8 @@ struct replay {
   FILE *out;
   int out_err;
   unsigned long long events, bytes, unclassified, parse_errors, rule_errors, reported;
+  unsigned long long suppressed;
+  struct sup_set *sup; /* --suppressions, shared read-only by the workers */
 };
 
 static void *worker_main(void *arg) {
@@ -89,6 +92,7 @@ static void merge_batch(struct replay *rp, struct batch *b) {
   rp->unclassified += b->unclassified;
   rp->parse_errors += b->parse_errors;
   rp->rule_errors += b->rule_errors;
+  rp->suppressed += b->suppressed;
   for (size_t i = 0; i < b->errors.len; i++) {
     if (rp->reported++ < 10) log_warn("%s", (char *)b->errors.items[i]);
   }
@@ -118,6 +122,7 @@ static int start_workers(struct replay *rp) {
     }
     w->set->vm->quiet_log = i > 0; /* scripts' log lines once, not once per worker */
     w->set->timing = o->stats;
+    w->set->sup = rp->sup;
     det_set_load(w->set);
     if (i == 0 && w->set->diags.len) {
       for (size_t j = 0; j < w->set->diags.len; j++) {
@@ -244,6 +249,7 @@ static void summary(struct replay *rp, unsigned long long start) {
           rp->events, rp->bytes, secs, secs > 0 ? (double)rp->events / secs : 0.0,
           rp->dedup.alerts, rp->unclassified, rp->parse_errors, rp->rule_errors,
           (double)peak_rss() / (1024.0 * 1024.0));
+  if (rp->sup) fprintf(stderr, "replay: %llu matches suppressed by %s\n", rp->suppressed, rp->sup->file);
   if (rp->o->stats)
     fprintf(stderr, "%-50s %10s %8s %7s %10s %8s\n", "detection", "evaluated", "matched",
             "errors", "total ms", "us/eval");
@@ -279,6 +285,12 @@ int replay_run(const struct replay_opts *o) {
     rp.out = NULL;
     goto out;
   }
+  char *serr = NULL;
+  if (o->suppressions && sup_load(o->suppressions, &rp.sup, &serr) != 0) {
+    log_error("%s", serr);
+    free(serr);
+    goto out;
+  }
   if (start_workers(&rp) != 0) goto out;
   dedup_init(&rp.dedup, on_alert, &rp);
   rp.dedup.lateness = o->lateness;
@@ -293,6 +305,7 @@ int replay_run(const struct replay_opts *o) {
 out:
   stop_workers(&rp);
   for (int i = 0; rp.workers && i < o->workers; i++) det_set_free(rp.workers[i].set);
+  sup_free(rp.sup);
   free(rp.workers);
   json_arena_release();
   if (rp.out && rp.out != stdout) fclose(rp.out);

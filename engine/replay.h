@@ -19,6 +19,7 @@ struct replay_opts {
   bool progress;        /* a progress line on stderr */
   bool stats;           /* per-detection cost table on stderr */
   double lateness;      /* seconds windows wait for late events */
+  const char *suppressions; /* a suppressions file, or NULL */
 };
 
 /* Runs a replay; returns the process exit code (0, 1 unreadable/malformed input, 2 setup). */

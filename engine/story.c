@@ -38,6 +38,8 @@
 #include "json.h"
 #include "json_lua.h"
 #include "log.h"
+#include "lookup.h"
+#include "lookup_lua.h"
 #include "sandbox.h"
 #include "store.h"
 #include "vm.h"
@@ -102,6 +104,7 @@ struct sty_engine {
   struct vec secrets; /* "NAME=value" given by tests */
   struct vec redact;  /* secret values handed out: scrubbed from logs and errors */
   int settings_ref;
+  struct lkp_set *lookups; /* one reference, released with the state */
   struct sty_fiber *cur;
   struct sty_fiber *ready_head, *ready_tail;
   uv_idle_t *idle; /* drains the ready queue and the queued runs (owned until closed) */
@@ -1385,6 +1388,11 @@ struct sty_engine *sty_new(const struct sty_options *o, char *const *paths, size
     return NULL;
   }
   set_settings(e, o->settings_json);
+  e->lookups = lkp_set_ref(o->lookups);
+  sbx_push_base(e->vm->L);
+  lkp_lua_register(e->vm->L, e->lookups);
+  lua_setfield(e->vm->L, -2, "lookup");
+  lua_pop(e->vm->L, 1);
   e->idle = xcalloc(1, sizeof *e->idle);
   if (uv_idle_init(o->loop, e->idle) != 0) {
     *errmsg = xstrdup("cannot set up the story loop handle");
@@ -1443,6 +1451,7 @@ void sty_close(struct sty_engine *e, void (*closed)(void *ud), void *ud) {
   vec_free(&e->redact);
   vm_free(e->vm);
   e->vm = NULL;
+  lkp_set_unref(e->lookups);
   uv_idle_stop(e->idle);
   uv_close((uv_handle_t *)e->idle, handle_closed); /* e is freed with the last handle */
 }

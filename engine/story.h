@@ -151,6 +151,7 @@ struct sty_options {
   struct store *store; /* NULL: runs are not recorded (lp0 story run, tests) */
   const struct sty_transport *http;
   const struct sty_plugs *plugs; /* NULL: plug.* raises "no plugs configured" */
+  struct lkp_set *lookups;       /* lookup() tables (a reference is taken), or NULL */
   const char *settings_json; /* the configuration's `settings`, as JSON; NULL = {} */
   const char *secrets_file;  /* NAME=value lines (mode 0600 or stricter), or NULL */
   long long budget;          /* 0: STY_DEFAULT_BUDGET */

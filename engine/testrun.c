@@ -251,6 +251,24 @@ static int mock_return(lua_State *L) {
   return 1;
 }
 
+/* lookup(name, key [, column]) over a mocked table of tables:
+ * mocks = { lookup = { production_accounts = { ["111122223333"] = { name = "prod" } } } }
+ * A row given as `true` is an empty row. Exact keys only. */
+static int mock_lookup(lua_State *L) {
+  lua_settop(L, 3); /* name, key, column (maybe nil) */
+  const char *name = luaL_checkstring(L, 1);
+  if (lua_isnil(L, 2)) return 0;
+  const char *key = luaL_tolstring(L, 2, NULL);
+  if (lua_getfield(L, lua_upvalueindex(1), name) != LUA_TTABLE) return 0;
+  if (lua_getfield(L, -1, key) == LUA_TNIL) return 1;
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+  }
+  if (lua_isstring(L, 3)) lua_getfield(L, -1, lua_tostring(L, 3));
+  return 1;
+}
+
 /* Applies the mocks in env (at env_idx); pushes a table of the previous raw values. */
 static void mocks_apply(lua_State *L, int env_idx, int mocks_ref) {
   lua_newtable(L);
@@ -268,7 +286,9 @@ static void mocks_apply(lua_State *L, int env_idx, int mocks_ref) {
     lua_pushvalue(L, -3);
     lua_insert(L, -2);
     lua_rawset(L, saved);
-    if (lua_type(L, -1) != LUA_TFUNCTION) {
+    if (lua_type(L, -1) == LUA_TTABLE && strcmp(lua_tostring(L, -2), "lookup") == 0) {
+      lua_pushcclosure(L, mock_lookup, 1); /* mocked lookup tables */
+    } else if (lua_type(L, -1) != LUA_TFUNCTION) {
       lua_pushvalue(L, -2);
       int cur = lua_gettable(L, env_idx); /* through the base: stdlib functions too */
       lua_pop(L, 1);

@@ -97,13 +97,16 @@ static void stop_threads(struct wrk_pool *p) {
 
 static void wrk_on_close(uv_handle_t *h);
 
-static int load_sets(struct wrk_pool *p, char *const *paths, size_t npaths, char **errmsg) {
+static int load_sets(struct wrk_pool *p, char *const *paths, size_t npaths,
+                     struct lkp_set *lookups, struct sup_set *sup, char **errmsg) {
   for (int i = 0; i < p->nthreads; i++) {
     struct wrk_thread *t = &p->threads[i];
     t->pool = p;
     t->set = det_set_new(paths, npaths, 0, errmsg);
     if (!t->set) return -1;
     t->set->vm->quiet_log = i > 0;
+    t->set->sup = sup;
+    if (lookups) det_set_use_lookups(t->set, lookups);
     if (det_set_load(t->set) != 0) {
       for (size_t j = 0; i == 0 && j < t->set->diags.len; j++) {
         struct det_diag *d = t->set->diags.items[j];
@@ -119,7 +122,8 @@ static int load_sets(struct wrk_pool *p, char *const *paths, size_t npaths, char
 }
 
 int wrk_pool_new(uv_loop_t *loop, int nworkers, char *const *paths, size_t npaths,
-                 wrk_done_cb done, void *ud, struct wrk_pool **out, char **errmsg) {
+                 struct lkp_set *lookups, struct sup_set *sup, wrk_done_cb done, void *ud,
+                 struct wrk_pool **out, char **errmsg) {
   struct wrk_pool *p = xcalloc(1, sizeof *p);
   int rc;
   *out = NULL;
@@ -131,7 +135,7 @@ int wrk_pool_new(uv_loop_t *loop, int nworkers, char *const *paths, size_t npath
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->work, NULL);
   json_arena_setup();
-  if (load_sets(p, paths, npaths, errmsg) != 0) {
+  if (load_sets(p, paths, npaths, lookups, sup, errmsg) != 0) {
     free_pool(p);
     return -22; /* -EINVAL */
   }

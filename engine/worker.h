@@ -25,8 +25,14 @@ typedef void (*wrk_closed_cb)(void *ud);
 /* Loads the detections once per worker and starts the threads. On failure returns a
  * negative code with *errmsg (free()), after printing load problems with log_error.
  * The pool belongs to the caller until wrk_pool_close. */
+struct lkp_set;
+struct sup_set;
+/* lookups (a reference is taken per worker; NULL: found beside the paths) and sup (may be
+ * NULL; borrowed: it must outlive the pool's threads, i.e. until wrk_pool_drain) are
+ * given to every worker's detection set. */
 int wrk_pool_new(uv_loop_t *loop, int nworkers, char *const *paths, size_t npaths,
-                 wrk_done_cb done, void *ud, struct wrk_pool **out, char **errmsg);
+                 struct lkp_set *lookups, struct sup_set *sup, wrk_done_cb done, void *ud,
+                 struct wrk_pool **out, char **errmsg);
 /* Queues b (taken until it comes back through the done callback). Loop thread only. */
 void wrk_submit(struct wrk_pool *p, struct batch *b);
 /* Batches submitted and not yet handed back. */

@@ -1,7 +1,9 @@
 -- pack_config.lua — the one place an analyst edits to fit the AWS detection pack to an
 -- estate. Detections load it as a global, `config = require "pack_config"`, and read it
 -- on every call, so a test can replace the whole table with a mock:
---   mocks = { config = { production_accounts = { "111122223333" } } }
+--   mocks = { config = { privileged_roles = { "*-admin" } } }
+-- Lists of estate facts (production accounts, monitored buckets, break-glass users)
+-- are lookup tables instead: detections/lookups/*.csv (docs/lookups.md).
 -- Every list is a plain array of strings. Entries documented as "globs" accept the
 -- shell-style patterns of strings.glob (`*`, `?`, `[...]`). A missing or empty list
 -- turns the corresponding feature off; it never raises.
@@ -10,18 +12,6 @@
 -- SPDX-License-Identifier: MIT
 
 return {
-  -- Account ids (recipientAccountId) that hold production workloads.
-  -- Used by Threat.AWS.S3.BucketPolicyTiered (severity tiers).
-  production_accounts = { "34894817398" },
-
-  -- S3 bucket names whose policy/ACL changes are HIGH in production accounts.
-  -- Used by Threat.AWS.S3.BucketPolicyTiered and Threat.AWS.S3.BucketMadePublic.
-  monitored_buckets = { "bloblaw-blog-blob" },
-
-  -- Emergency ("break-glass") IAM users: user names or user ARNs, exact match.
-  -- Any successful activity by them is at least HIGH (Threat.AWS.IAM.BreakGlassUserActivity).
-  break_glass_users = { "breakglass-admin" },
-
   -- Roles whose assumption is reported (Threat.AWS.IAM.PrivilegedRoleAssumed): globs
   -- matched against the role name and against the full role ARN.
   privileged_roles = {

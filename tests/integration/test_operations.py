@@ -11,10 +11,11 @@ import sys
 import tempfile
 import threading
 import time
+import subprocess
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import DETECTION, Daemon, event, wait_for  # noqa: E402
+from test_daemon import DETECTION, LP0 as LP0_BIN, Daemon, event, wait_for  # noqa: E402
 
 EXTRA = """
 id = "Test.Extra"
@@ -71,7 +72,11 @@ class Base(unittest.TestCase):
             self.cfg = os.path.join(self.tmp, "lp0.lua")
             with open(self.cfg, "w") as f:
                 f.write(self.config.replace("TMP", self.tmp))
+        self.prepare()
         self.d = Daemon(self.tmp, self.det, self.cfg, self.env)
+
+    def prepare(self):
+        """Files the daemon needs before it starts."""
 
     def write(self, name, text):
         with open(os.path.join(self.det, name), "w") as f:
@@ -209,6 +214,67 @@ class LogsAndTailLagTest(Base):
             rec = json.loads(line)
             self.assertEqual(set(rec), {"time", "level", "msg"})
         self.assertTrue(any("listening on" in json.loads(l)["msg"] for l in lines))
+
+
+LOOKUP_DETECTION = """
+id = "Test.Owner"
+log_types = { "AWS.CloudTrail" }
+default_severity = "LOW"
+match = { eventName = "Hit" }
+function rule(e) return lookup("corp_nets", e.sourceIPAddress) == nil end
+function title(e) return "outside " .. e.sourceIPAddress .. " by " .. e.user end
+function dedup(e) return e.user end
+"""
+
+SUPPRESSIONS = """
+return {
+  { name = "ci-bot", detection = "Test.*", where = { user = "ci-bot" },
+    expires = "2099-01-01", reason = "the CI runner", author = "sec@example.com" },
+  { name = "old", detection = "Test.Owner", where = { user = "gone" },
+    expires = "2001-01-01", reason = "long over", author = "sec@example.com" },
+}
+"""
+
+
+class LookupsAndSuppressionsTest(Base):
+    files = {"owner.lua": LOOKUP_DETECTION}
+    config = ('lookups = { "TMP/tables" }\nsuppressions = "TMP/suppressions.lua"\n'
+              'detections = { "TMP/detections" }\n')
+
+    def prepare(self):
+        self.write_tables()
+
+    def write_tables(self, sup=SUPPRESSIONS):
+        os.makedirs(os.path.join(self.tmp, "tables"), exist_ok=True)
+        with open(os.path.join(self.tmp, "tables", "corp_nets.csv"), "w") as f:
+            f.write("cidr,site\n10.0.0.0/8,hq\n2001:db8::/32,lab\n")
+        with open(os.path.join(self.tmp, "suppressions.lua"), "w") as f:
+            f.write(sup)
+
+    def test_lookup_suppression_reload_and_check(self):
+        ev = lambda user, ip: dict(event(user=user), sourceIPAddress=ip)
+        self.assertEqual(self.d.post("cloudtrail", [ev("alice", "10.1.2.3"), ev("bob", "198.51.100.4"),
+                                                     ev("ci-bot", "198.51.100.5"), ev("eve", "2001:db8::1")])[0], 200)
+        self.assertEqual([a["title"] for a in self.d.alerts()], ["outside 198.51.100.4 by bob"])
+        body = self.metrics()
+        self.assertEqual(metric(body, 'lp0_suppressed_total{entry="ci-bot"}'), 1)
+        self.assertEqual(metric(body, 'lp0_suppressed_total{entry="old"}'), 0)
+        # lp0 check -c reports the expired entry and the tables
+        out = subprocess.run([LP0_BIN, "check", "-c", self.cfg], capture_output=True, text=True, timeout=30)
+        self.assertIn("old", out.stdout)
+        self.assertIn("expired", out.stdout)
+        self.assertIn("corp_nets (2 rows)", out.stdout)
+        # drop the suppression and reload: the CI bot alerts now
+        self.write_tables("return {}\n")
+        status, _ = self.d.request("/-/reload", b"", "POST")
+        self.assertEqual(status, 200)
+        self.d.post("cloudtrail", ev("ci-bot", "198.51.100.5"))
+        self.assertIn("outside 198.51.100.5 by ci-bot", [a["title"] for a in self.d.alerts()])
+        # a broken suppressions file fails the reload and keeps the running set
+        self.write_tables("return { { detection = 'Test.*', were = { user = 'x' } } }\n")
+        status, body = self.d.request("/-/reload", b"", "POST")
+        self.assertEqual(status, 422)
+        self.assertIn("suppressions", json.loads(body)["error"])
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ int main(void) {
   s.loop_thread = uv_thread_self();
   struct wrk_pool *p = NULL;
   char *err = NULL, *roots[] = {dir};
-  ASSERT_EQ_INT(wrk_pool_new(&loop, 3, roots, 1, on_done, &s, &p, &err), 0);
+  ASSERT_EQ_INT(wrk_pool_new(&loop, 3, roots, 1, NULL, NULL, on_done, &s, &p, &err), 0);
   ASSERT_EQ_INT(wrk_detections(p)->dets.len, 1);
   for (unsigned long long i = 0; i < 40; i++) {
     struct batch *b = batch_new(i, "test");
@@ -84,7 +84,7 @@ int main(void) {
   fputs("id = \n", f);
   fclose(f);
   ASSERT_EQ_INT(uv_loop_init(&loop), 0);
-  ASSERT_TRUE(wrk_pool_new(&loop, 2, roots, 1, on_done, &s, &p, &err) != 0);
+  ASSERT_TRUE(wrk_pool_new(&loop, 2, roots, 1, NULL, NULL, on_done, &s, &p, &err) != 0);
   ASSERT_TRUE(err && strstr(err, "problems") != NULL);
   free(err);
   ASSERT_EQ_INT(uv_loop_close(&loop), 0);

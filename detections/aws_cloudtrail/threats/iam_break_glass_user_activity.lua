@@ -1,12 +1,11 @@
 -- Threat.AWS.IAM.BreakGlassUserActivity: any successful API call or console sign-in by
 -- a designated emergency ("break-glass") IAM user. These users should sit unused, so
 -- every use is at least HIGH; it is CRITICAL for a console sign-in without MFA and for
--- write calls to IAM, STS, Organizations, CloudTrail or KMS. The users are listed in
--- detections/lib/pack_config.lua (`break_glass_users`: user names or user ARNs), read
--- through the global `config` so tests can mock it. One alert per user and API call per
+-- write calls to IAM, STS, Organizations, CloudTrail or KMS. The users are the lookup
+-- table detections/lookups/break_glass_users.csv (user names or user ARNs); tests mock it
+-- with mocks = { lookup = { break_glass_users = { ... } } }. One alert per user and API call per
 -- hour.
 
-config = require "pack_config"
 local util = require "pack_util"
 
 id = "Threat.AWS.IAM.BreakGlassUserActivity"
@@ -34,7 +33,7 @@ end
 function rule(e)
   if deep_get(e, "userIdentity", "type") ~= "IAMUser" then return false end
   local name, arn = user(e), deep_get(e, "userIdentity", "arn")
-  if not (util.contains(config.break_glass_users, name) or util.contains(config.break_glass_users, arn)) then
+  if not (lookup("break_glass_users", name) or lookup("break_glass_users", arn)) then
     return false
   end
   if not aws_cloudtrail_success(e) then return false end
@@ -90,8 +89,8 @@ tests = {
   { name = "console sign-in with MFA is HIGH", expect = true, severity = "HIGH",
     event = ev("ConsoleLogin", "signin.amazonaws.com", { eventType = "AwsConsoleSignIn",
       responseElements = { ConsoleLogin = "Success" }, additionalEventData = { MFAUsed = "Yes" } }) },
-  { name = "user listed by ARN in a mocked config", expect = true,
-    mocks = { config = { break_glass_users = { "arn:aws:iam::111122223333:user/breakglass-admin" } } },
+  { name = "user listed by ARN in a mocked table", expect = true,
+    mocks = { lookup = { break_glass_users = { ["arn:aws:iam::111122223333:user/breakglass-admin"] = true } } },
     event = ev("ListUsers", "iam.amazonaws.com", { readOnly = true }) },
   { name = "failed console sign-in", expect = false,
     event = ev("ConsoleLogin", "signin.amazonaws.com", { errorMessage = "Failed authentication",
@@ -101,6 +100,6 @@ tests = {
   { name = "ordinary user", expect = false,
     event = ev("DescribeInstances", "ec2.amazonaws.com", { userIdentity = { type = "IAMUser",
       userName = "alice", arn = "arn:aws:iam::111122223333:user/alice" } }) },
-  { name = "no break-glass users configured", expect = false, mocks = { config = {} },
+  { name = "no break-glass users configured", expect = false, mocks = { lookup = {} },
     event = ev("DescribeInstances", "ec2.amazonaws.com") },
 }

@@ -6,11 +6,10 @@
 --   PutBucketPolicy  an Allow statement whose Principal is "*" or {"AWS": "*"} (also in
 --                    an array). requestParameters.bucketPolicy may be an object or a
 --                    JSON string.
--- HIGH, CRITICAL for a bucket listed in pack_config `monitored_buckets`, and MEDIUM when
+-- HIGH, CRITICAL for a bucket in the lookup table `monitored_buckets`, and MEDIUM when
 -- every public policy statement carries a Condition (which may restrict it to an
 -- organisation, VPC or IP range: check it).
 
-config = require "pack_config"
 local util = require "pack_util"
 
 id = "Threat.AWS.S3.BucketMadePublic"
@@ -87,7 +86,7 @@ function dedup(e)
 end
 
 function severity(e)
-  if util.contains(config.monitored_buckets, bucket(e)) then return "CRITICAL" end
+  if lookup("monitored_buckets", bucket(e)) then return "CRITICAL" end
   local _, conditional = analyse(e)
   if conditional then return "MEDIUM" end
   return "HIGH"

@@ -5,13 +5,12 @@
 --           a monitored bucket,
 --   MEDIUM  any other bucket of a production account,
 --   LOW     everywhere else.
--- Production accounts and monitored buckets come from detections/lib/pack_config.lua
--- (`production_accounts`, `monitored_buckets`), read through the global `config` so
--- tests can mock it. The dedup key is principal + bucket, so a change to a monitored
+-- Production accounts and monitored buckets are the lookup tables
+-- detections/lookups/production_accounts.csv and monitored_buckets.csv; tests mock
+-- them with mocks = { lookup = { ... } }. The dedup key is principal + bucket, so a change to a monitored
 -- bucket never hides inside an earlier, lower-severity alert about another bucket.
 -- The plain CIS control is the conformance rule AWS.S3.BucketPolicyModified.
 
-config = require "pack_config"
 local util = require "pack_util"
 
 id = "Threat.AWS.S3.BucketPolicyTiered"
@@ -57,8 +56,8 @@ end
 
 function severity(e)
   local account = e.recipientAccountId
-  if account ~= nil and util.contains(config.production_accounts, tostring(account)) then
-    if util.contains(config.monitored_buckets, bucket(e)) then return "HIGH" end
+  if lookup("production_accounts", account) then
+    if lookup("monitored_buckets", bucket(e)) then return "HIGH" end
     return "MEDIUM"
   end
   return "LOW"
@@ -85,19 +84,19 @@ local WALBOLBOB_CONTEXT = {
 }
 
 tests = {
-  { name = "monitored bucket in a production account (shipped pack_config) is HIGH",
+  { name = "monitored bucket in a production account (shipped lookup tables) is HIGH",
     expect = true, severity = "HIGH",
     title = "S3 bucket modified by [arn:aws:iam::34894817398:user/walbolbob]",
     dedup = "arn:aws:iam::34894817398:user/walbolbob:bloblaw-blog-blob",
     context = WALBOLBOB_CONTEXT, event = WALBOLBOB },
   { name = "other bucket in a production account is MEDIUM",
     expect = true, severity = "MEDIUM", context = WALBOLBOB_CONTEXT, event = WALBOLBOB,
-    mocks = { config = { production_accounts = { "34894817398" }, monitored_buckets = { "payroll-exports" } } } },
+    mocks = { lookup = { production_accounts = { ["34894817398"] = true }, monitored_buckets = { ["payroll-exports"] = true } } } },
   { name = "non-production account is LOW",
     expect = true, severity = "LOW", context = WALBOLBOB_CONTEXT, event = WALBOLBOB,
-    mocks = { config = { production_accounts = { "111122223333" }, monitored_buckets = { "bloblaw-blog-blob" } } } },
+    mocks = { lookup = { production_accounts = { ["111122223333"] = true }, monitored_buckets = { ["bloblaw-blog-blob"] = true } } } },
   { name = "empty configuration is LOW",
-    expect = true, severity = "LOW", event = WALBOLBOB, mocks = { config = {} } },
+    expect = true, severity = "LOW", event = WALBOLBOB, mocks = { lookup = {} } },
   { name = "denied PutBucketPolicy",
     expect = false,
     event = { eventSource = "s3.amazonaws.com", eventName = "PutBucketPolicy", errorCode = "AccessDenied",
