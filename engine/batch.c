@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "correlate.h"
 #include "dedup.h"
 #include "ingest.h"
 #include "json.h"
@@ -218,18 +219,31 @@ void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
 }
 
 
-void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd) {
+void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd, struct cor *cor) {
+  struct vec alerts = {0};
   for (size_t i = 0; i < b->matches.len; i++) {
     struct det_match *m = b->matches.items[i];
     const struct det *d = set->dets.items[m->det];
     b->matches.items[i] = NULL;
-    if (!d->create_alert) {
+    if (m->time_inferred && dd->have_watermark && dd->watermark > m->time) m->time = dd->watermark;
+    if (cor && (m->nkeys || m->entity)) {
+      cor_observe(cor, set, m, &alerts); /* signals and risk feed patterns, then go */
+      for (size_t k = 0; k < alerts.len; k++) {
+        struct det_match *a = alerts.items[k];
+        dedup_observe(dd, set->dets.items[a->det], a);
+      }
+      alerts.len = 0;
+    }
+    if (!d->alerts) {
       det_match_free(m);
       continue;
     }
-    if (m->time_inferred && dd->have_watermark && dd->watermark > m->time) m->time = dd->watermark;
     dedup_observe(dd, d, m);
   }
+  vec_free(&alerts);
   b->matches.len = 0;
-  if (b->max_time >= 0) dedup_advance(dd, b->max_time);
+  if (b->max_time >= 0) {
+    dedup_advance(dd, b->max_time);
+    if (cor) cor_advance(cor, set, b->max_time);
+  }
 }

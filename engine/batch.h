@@ -78,10 +78,13 @@ void batch_error(struct batch *b, char *msg);
 void batch_eval(struct batch *b, struct det_set *set, const char *log_type);
 
 struct dedup;
-/* Hands the batch's matches, in order, to dedup (the caller's, on its own thread): signals
- * (create_alert = false) are dropped, a match without event time takes the latest time
- * seen, and event time then moves to the batch's latest. Leaves the batch without
- * matches. set gives the detections' metadata. */
-void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd);
+struct cor;
+/* Hands the batch's matches, in order, to the stateful patterns (cor, may be NULL) and
+ * then to dedup (the caller's, on its own thread): alerts of completed patterns go to
+ * dedup as matches of the pattern's detection; signals (create_alert = false), risk and
+ * beacon matches are dropped after feeding their patterns. A match without event time
+ * takes the latest time seen, and event time then moves to the batch's latest. Leaves
+ * the batch without matches. set gives the detections' metadata. */
+void batch_merge(struct batch *b, const struct det_set *set, struct dedup *dd, struct cor *cor);
 
 #endif

@@ -39,6 +39,7 @@
 #include "batch.h"
 #include "clock.h"
 #include "config.h"
+#include "correlate.h"
 #include "dedup.h"
 #include "httpc.h"
 #include "httpd.h"
@@ -91,6 +92,7 @@ struct dmn {
   struct sup_set *sup;           /* suppressions of the running set, or NULL */
   uint64_t *sup_reported;        /* per entry: hits already added to /metrics */
   struct dedup dedup;
+  struct cor *cor; /* sequences, beacons, entity risk */
   const struct det_set *next_set; /* during a reload: the incoming detections */
   struct lkp_set *next_lookups;   /* during a reload: the incoming lookup tables */
   FILE *alert_log;
@@ -103,6 +105,7 @@ struct dmn {
     struct metrics_family *matches, *rule_errors, *alerts, *store_errors, *queue, *windows;
     struct metrics_family *detections, *batch_seconds, *commit_seconds, *reloads, *tail_lag;
     struct metrics_family *killed, *rejected, *story_runs, *story_active, *story_http, *suppressed;
+    struct metrics_family *corr_groups, *corr_evictions;
     /* by detection index: looked up once per detection set */
     struct metrics_series **match_series, **error_series, **killed_series;
   } m;
@@ -134,6 +137,8 @@ static void metrics_setup(struct dmn *d) {
   d->m.story_runs = metrics_counter("lp0_story_runs_total", "Story run attempts finished, by story and result (succeeded, failed).", (const char *const[]){"story", "result", NULL});
   d->m.story_active = metrics_gauge("lp0_story_runs_in_progress", "Story runs started and not finished.", NULL);
   d->m.story_http = metrics_counter("lp0_story_http_requests_total", "HTTP requests made by stories, by outcome (HTTP status class or transport error).", (const char *const[]){"outcome", NULL});
+  d->m.corr_groups = metrics_gauge("lp0_correlation_groups", "Groups a sequence or beacon keeps.", (const char *const[]){"detection", NULL});
+  d->m.corr_evictions = metrics_gauge("lp0_correlation_evictions", "Groups evicted since start because a pattern reached max_groups.", (const char *const[]){"detection", NULL});
   d->m.suppressed = metrics_counter("lp0_suppressed_total", "Matches dropped by a suppressions entry, by entry name.", (const char *const[]){"entry", NULL});
   metrics_with1(d->m.reloads, "success");
   metrics_with1(d->m.reloads, "failure");
@@ -373,6 +378,46 @@ static void escape(const char *s, char *out, size_t outlen) {
 
 /* Writes the windows changed since the last save, and the watermark, into the open
  * transaction: after a restart thresholds and dedup carry on where they were. */
+static int save_group(const char *det, const char *group, const char *state, void *ud) {
+  struct dmn *d = ud;
+  if (store_corr_put(d->store, det, group, state) != 0)
+    log_error("saving correlation state of %s: %s", *det ? det : "risk", store_errmsg(d->store));
+  return 0;
+}
+
+struct corr_restore {
+  struct dmn *d;
+  struct vec stale; /* "detection\x1fgroup" of rows to delete */
+  size_t restored;
+};
+
+static int restore_group(const char *det, const char *group, const char *state, void *ud) {
+  struct corr_restore *c = ud;
+  if (cor_restore(c->d->cor, wrk_detections(c->d->pool), det, group, state) != 0)
+    vec_push(&c->stale, xasprintf("%s\x1f%s", det, group));
+  else
+    c->restored++;
+  return 0;
+}
+
+/* Loads the saved groups of sequences, beacons and risk; rows whose pattern is gone are
+ * deleted. */
+static int restore_groups(struct dmn *d) {
+  struct corr_restore c = {d, {0}, 0};
+  int rc = store_corr_load_all(d->store, restore_group, &c);
+  bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
+  for (size_t i = 0; i < c.stale.len; i++) {
+    char *k = c.stale.items[i], *sep = strchr(k, '\x1f');
+    *sep = '\0';
+    store_corr_put(d->store, k, sep + 1, NULL);
+    free(k);
+  }
+  vec_free(&c.stale);
+  if (own && store_commit(d->store) != 0) rc = -1;
+  if (c.restored) log_info("restored %zu correlation groups", c.restored);
+  return rc;
+}
+
 static void save_windows(struct dmn *d) {
   const struct det_set *set = wrk_detections(d->pool);
   for (size_t i = 0; i < d->dedup.nheap; i++) {
@@ -392,7 +437,10 @@ static void save_windows(struct dmn *d) {
     snprintf(v, sizeof v, "%.3f", d->dedup.watermark);
     if (store_meta_set(d->store, "dedup_watermark", v) != 0) count_store_error(d);
   }
+  if (d->cor && cor_save(d->cor, set, false, save_group, d) != 0) count_store_error(d);
 }
+
+
 
 static void dmn_on_close(const struct dedup_window *w, void *ud) {
   struct dmn *d = ud;
@@ -532,7 +580,7 @@ static void dmn_on_batch(struct batch *b, void *ud) {
     count_store_error(d);
     log_error("store begin: %s", store_errmsg(d->store));
   }
-  batch_merge(b, set, &d->dedup);
+  batch_merge(b, set, &d->dedup, d->cor);
   batch_free(b);
   if (--r->outstanding == 0) finish_request(d, r);
 }
@@ -875,8 +923,14 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
   d->next_set = wrk_detections(pool);
   dedup_remap(&d->dedup, remap_det, d); /* windows of removed detections are deleted */
   d->next_set = NULL;
+  /* correlation state moves through the store: saved under detection ids with the old
+   * set, read back against the new indexes */
+  if (cor_save(d->cor, wrk_detections(d->pool), true, save_group, d) != 0) count_store_error(d);
   wrk_pool_close(d->pool, NULL, NULL);
   d->pool = pool;
+  cor_free(d->cor);
+  d->cor = cor_new();
+  if (restore_groups(d) != 0) count_store_error(d);
   use_extras(d, lookups, sup); /* the old workers are joined: nothing reads the old ones */
   if (own) save_windows(d);
   if (own && commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
@@ -942,6 +996,17 @@ static void handle_metrics(struct dmn *d, struct httpd_req *req) {
   metrics_set(metrics_with0(d->m.detections), (int64_t)wrk_detections(d->pool)->dets.len);
   metrics_set(metrics_with0(d->m.story_active), d->stories ? (int64_t)sty_running(d->stories) : 0);
   report_suppressed(d);
+  const struct det_set *set = wrk_detections(d->pool);
+  for (size_t i = 0; i < set->dets.len; i++) {
+    const struct det *det = set->dets.items[i];
+    if (!det->corr || det->corr->kind == DET_CORR_RISK_SUM || det->corr->kind == DET_CORR_RISK_TACTICS)
+      continue;
+    size_t groups;
+    unsigned long long ev;
+    cor_stats(d->cor, det->index, &groups, &ev);
+    metrics_set(metrics_with1(d->m.corr_groups, det->id), (int64_t)groups);
+    metrics_set(metrics_with1(d->m.corr_evictions, det->id), (int64_t)ev);
+  }
   metrics_render(&b);
   httpd_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
   buf_free(&b);
@@ -1065,6 +1130,8 @@ static int start(struct dmn *d) {
   d->dedup.on_close = dmn_on_close;
   metrics_bind_detections(d);
   if (restore_windows(d) != 0) return 2;
+  d->cor = cor_new();
+  if (restore_groups(d) != 0) return 2;
   struct httpc_options ho = {0};
   ho.per_host_limit = c->story_http_per_host > 0 ? (unsigned)c->story_http_per_host : 0;
   if (!(d->httpc = httpc_new(&d->loop, &ho))) return 2;
@@ -1153,6 +1220,7 @@ int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char 
   }
   uv_run(&d->loop, UV_RUN_DEFAULT);
   dedup_free(&d->dedup);
+  cor_free(d->cor);
   store_close(d->store);
   metrics_reset();
   sup_free(d->sup);

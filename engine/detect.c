@@ -234,6 +234,17 @@ static void det_free(struct det *d) {
     free(d->filters[f].log_type);
   }
   free(d->filters);
+  if (d->corr) {
+    for (size_t i = 0; i < d->corr->nsteps; i++) free(d->corr->steps[i].detection);
+    free(d->corr->steps);
+    json_path_free(&d->corr->group.path);
+    free(d->corr);
+  }
+  if (d->risk) {
+    json_path_free(&d->risk->entity.path);
+    free(d->risk);
+  }
+  free(d->feeds);
   free(d);
 }
 
@@ -411,6 +422,134 @@ static void read_match(lua_State *L, struct loader *ld) {
   lua_pop(L, 1);
 }
 
+/* {===================== stateful patterns ===================== */
+
+#define DET_MAX_GROUPS 10000 /* default bound of the groups one pattern keeps */
+
+/* Reads field of the table at t as a key: a field path or a function (kept by ref). */
+static bool read_keyspec(lua_State *L, struct loader *ld, int t, const char *field,
+                         const char *what, struct det_keyspec *k) {
+  k->fn_ref = LUA_NOREF;
+  int ty = lua_getfield(L, t, field);
+  if (ty == LUA_TFUNCTION) {
+    k->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return true;
+  }
+  bool ok = ty == LUA_TSTRING && json_path_init(&k->path, lua_tostring(L, -1)) == 0;
+  lua_pop(L, 1);
+  if (!ok)
+    problem(ld, what, "'%s' must be a field path like \"actor.alternateId\" or a function of "
+                      "the event", what);
+  return ok;
+}
+
+/* A positive number field of the table at t (dflt when absent, < 0: required). */
+static double num_field(lua_State *L, struct loader *ld, int t, const char *field, double dflt,
+                        const char *what, bool integer) {
+  int ty = lua_getfield(L, t, field);
+  double v = dflt;
+  if (ty == LUA_TNIL) {
+    if (dflt < 0) problem(ld, what, "'%s' needs %s", what, field);
+  } else if (ty != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0) ||
+             (integer && !lua_isinteger(L, -1))) {
+    problem(ld, what, "'%s.%s' must be a positive %s", what, field, integer ? "integer" : "number");
+  } else {
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static struct det_corr *new_corr(enum det_corr_kind kind) {
+  struct det_corr *c = xcalloc(1, sizeof *c);
+  c->kind = kind;
+  c->group.fn_ref = LUA_NOREF;
+  c->max_groups = DET_MAX_GROUPS;
+  return c;
+}
+
+/* sequence = { { detection = "A", min = 4 }, { detection = "B" } }, within_minutes,
+ * group_by; beacon = {...}; risk = {...}; risk_threshold / risk_tactics = {...}. */
+static void read_stateful(lua_State *L, struct loader *ld) {
+  struct det *d = ld->d;
+  int defs = 0;
+  if (lua_getfield(L, 1, "sequence") != LUA_TNIL) {
+    defs++;
+    d->corr = new_corr(DET_CORR_SEQUENCE);
+    lua_Integer n = lua_istable(L, -1) ? luaL_len(L, -1) : 0;
+    if (n < 2) problem(ld, "sequence", "'sequence' must list at least two steps");
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      int step = lua_gettop(L);
+      struct det_step st = {NULL, -1, 1};
+      if (!lua_istable(L, step) || lua_getfield(L, step, "detection") != LUA_TSTRING) {
+        problem(ld, "sequence", "sequence step %lld needs detection = \"<id>\"", (long long)i);
+      } else {
+        st.detection = xstrdup(lua_tostring(L, -1));
+        st.min = (int)num_field(L, ld, step, "min", 1, "sequence", true);
+      }
+      lua_settop(L, step - 1);
+      if (!st.detection) continue;
+      d->corr->steps = xrealloc(d->corr->steps, (d->corr->nsteps + 1) * sizeof *d->corr->steps);
+      d->corr->steps[d->corr->nsteps++] = st;
+    }
+    d->corr->window = 60.0 * num_field(L, ld, 1, "within_minutes", -1, "within_minutes", false);
+    read_keyspec(L, ld, 1, "group_by", "group_by", &d->corr->group);
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, "beacon") != LUA_TNIL) {
+    defs++;
+    int t = lua_gettop(L);
+    d->corr = d->corr ? d->corr : new_corr(DET_CORR_BEACON);
+    if (!lua_istable(L, t)) {
+      problem(ld, "beacon", "'beacon' must be a table");
+    } else {
+      read_keyspec(L, ld, t, "group_by", "beacon", &d->corr->group);
+      d->corr->min_events = (int)num_field(L, ld, t, "min_events", 10, "beacon", true);
+      d->corr->max_jitter = num_field(L, ld, t, "max_jitter", 0.1, "beacon", false);
+      d->corr->window = 60.0 * num_field(L, ld, t, "window_minutes", 60, "beacon", false);
+      if (d->corr->min_events < 3) problem(ld, "beacon", "'beacon.min_events' must be at least 3");
+    }
+  }
+  lua_pop(L, 1);
+  static const char *const aggs[] = {"risk_threshold", "risk_tactics"};
+  for (int a = 0; a < 2; a++) {
+    if (lua_getfield(L, 1, aggs[a]) != LUA_TNIL) {
+      defs++;
+      int t = lua_gettop(L);
+      d->corr = d->corr ? d->corr : new_corr(a ? DET_CORR_RISK_TACTICS : DET_CORR_RISK_SUM);
+      if (!lua_istable(L, t)) {
+        problem(ld, aggs[a], "'%s' must be a table", aggs[a]);
+      } else {
+        d->corr->window = 3600.0 * num_field(L, ld, t, "window_hours", 24, aggs[a], false);
+        if (a) d->corr->min_tactics = (int)num_field(L, ld, t, "min", 3, aggs[a], true);
+        else d->corr->limit = num_field(L, ld, t, "limit", 100, aggs[a], false);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  if (defs > 1) problem(ld, NULL, "a detection has one of sequence, beacon, risk_threshold or risk_tactics");
+  if (d->corr) {
+    lua_getfield(L, 1, "max_groups");
+    if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) d->corr->max_groups = (size_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "risk") != LUA_TNIL) {
+    int t = lua_gettop(L);
+    d->risk = xcalloc(1, sizeof *d->risk);
+    d->risk->entity.fn_ref = LUA_NOREF;
+    if (!lua_istable(L, t)) {
+      problem(ld, "risk", "'risk' must be a table { entity = ..., score = N }");
+    } else {
+      read_keyspec(L, ld, t, "entity", "risk", &d->risk->entity);
+      d->risk->score = num_field(L, ld, t, "score", -1, "risk", false);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* }============================================================ */
+
 static const char *const hook_names[] = {"rule",      "title",   "severity",  "alert_context",
                                          "dedup",     "unique",  "description", "runbook",
                                          "reference", "destinations", NULL};
@@ -425,10 +564,14 @@ static int read_metadata(lua_State *L) {
   if (sev && (d->severity = det_sev_parse(sev)) < 0)
     problem(ld, "default_severity", "unknown default_severity '%s' (use INFO, LOW, MEDIUM, HIGH or CRITICAL)", sev);
   free(sev);
+  read_stateful(L, ld);
+  /* A correlation over other detections' matches sees no event itself: no rule, no
+   * log_types. */
+  bool correlation = d->corr && d->corr->kind != DET_CORR_BEACON;
   bool has_lts = lua_getfield(L, 1, "log_types") != LUA_TNIL;
   lua_pop(L, 1);
   cJSON *lts = get_json(L, ld, "log_types", true);
-  if (!has_lts) problem(ld, NULL, "missing required 'log_types'");
+  if (!has_lts && !correlation) problem(ld, NULL, "missing required 'log_types'");
   else if (lts && !lts->child) problem(ld, "log_types", "'log_types' must not be empty");
   for (cJSON *c = lts ? lts->child : NULL; c; c = c->next) {
     d->log_types = xrealloc(d->log_types, (d->nlog_types + 1) * sizeof *d->log_types);
@@ -436,6 +579,8 @@ static int read_metadata(lua_State *L) {
   }
   cJSON_Delete(lts);
   d->enabled = get_bool(L, ld, "enabled", true);
+  bool explicit_alert = lua_getfield(L, 1, "create_alert") != LUA_TNIL;
+  lua_pop(L, 1);
   d->create_alert = get_bool(L, ld, "create_alert", true);
   d->dedup_minutes = get_positive(L, ld, "dedup_minutes", 60);
   d->threshold = get_positive(L, ld, "threshold", 1);
@@ -447,9 +592,15 @@ static int read_metadata(lua_State *L) {
   d->destinations = get_json(L, ld, "default_destinations", true);
   d->reports = get_json(L, ld, "reports", false);
   read_match(L, ld);
+  /* Risk and beacon matches feed their state instead of alerting one by one (unless the
+   * file says create_alert = true); correlation alerts go through dedup like any alert. */
+  d->alerts = d->create_alert && (correlation || ((!d->risk || explicit_alert) &&
+                                                  !(d->corr && d->corr->kind == DET_CORR_BEACON)));
   for (int i = 0; hook_names[i]; i++) {
     int t = lua_getfield(L, 1, hook_names[i]);
-    if (t == LUA_TNIL && i == 0) problem(ld, NULL, "missing required function 'rule'");
+    if (t == LUA_TNIL && i == 0 && !correlation) problem(ld, NULL, "missing required function 'rule'");
+    else if (t != LUA_TNIL && i == 0 && correlation)
+      problem(ld, "rule", "a sequence or risk aggregation has no 'rule': it sees the matches of other detections");
     else if (t != LUA_TNIL && t != LUA_TFUNCTION)
       problem(ld, hook_names[i], "'%s' must be a function, not a %s", hook_names[i], lua_typename(L, t));
     lua_pop(L, 1);
@@ -573,6 +724,8 @@ static void collect(struct det_set *s, const char *path, struct vec *out, bool t
   vec_free(&names);
 }
 
+static void link_patterns(struct det_set *s);
+
 void det_set_use_lookups(struct det_set *s, struct lkp_set *lookups) {
   lua_State *L = s->vm->L;
   lkp_set_ref(lookups);
@@ -604,6 +757,7 @@ size_t det_set_load(struct det_set *s) {
     free(f);
   }
   vec_free(&files);
+  link_patterns(s);
   return s->diags.len;
 }
 
@@ -689,6 +843,9 @@ void det_set_free(struct det_set *s) {
 
 void det_match_free(struct det_match *m) {
   if (!m) return;
+  for (size_t i = 0; i < m->nkeys; i++) free(m->keys[i].key);
+  free(m->keys);
+  free(m->entity);
   free(m->title), free(m->dedup), free(m->unique), free(m->context);
   free(m->description), free(m->runbook), free(m->reference), free(m->destinations);
   free(m->event);
@@ -831,6 +988,93 @@ static int run_detection(struct det_set *s, struct det *d, int ev, struct det_ma
   return rc;
 }
 
+/* {===================== keys of stateful patterns ===================== */
+
+/* The key of ks for the event (cJSON event, proxy at ev): a string, or NULL when the
+ * field is absent or not a scalar, or the function returned nothing usable. */
+static char *key_of(struct det_set *s, struct det *owner, const struct det_keyspec *ks,
+                    const cJSON *event, int ev, const char *what, struct vec *errs) {
+  lua_State *L = s->vm->L;
+  if (ks->fn_ref == LUA_NOREF) {
+    const cJSON *v = json_path_get(event, &ks->path);
+    if (cJSON_IsString(v)) return xstrdup(v->valuestring);
+    if (cJSON_IsBool(v)) return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsNumber(v)) {
+      double x = v->valuedouble;
+      return x == (double)(long long)x && x < 9e15 && x > -9e15 ? xasprintf("%lld", (long long)x)
+                                                                : xasprintf("%.17g", x);
+    }
+    return NULL;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ks->fn_ref);
+  lua_pushvalue(L, ev);
+  if (vm_pcall(s->vm, 1, 1, 0) != LUA_OK) {
+    owner->errors++;
+    if (s->vm->killed) owner->killed++;
+    hook_error(errs, what, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return NULL;
+  }
+  char *out = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER
+                  ? xstrdup(lua_tostring(L, -1))
+                  : NULL;
+  lua_pop(L, 1);
+  return out;
+}
+
+static void add_key(struct det_match *m, int det, char *key) {
+  if (!key || !*key) {
+    free(key);
+    return;
+  }
+  m->keys = xrealloc(m->keys, (m->nkeys + 1) * sizeof *m->keys);
+  m->keys[m->nkeys].det = det;
+  m->keys[m->nkeys++].key = key;
+}
+
+/* A match of d: the group of every sequence it feeds, its beacon group, its risk entity. */
+static void compute_keys(struct det_set *s, struct det *d, const cJSON *event, int ev,
+                         struct det_match *m, struct vec *errs) {
+  for (size_t i = 0; i < d->nfeeds; i++) {
+    struct det *c = s->dets.items[d->feeds[i]];
+    add_key(m, c->index, key_of(s, c, &c->corr->group, event, ev, "group_by", errs));
+  }
+  if (d->corr && d->corr->kind == DET_CORR_BEACON)
+    add_key(m, d->index, key_of(s, d, &d->corr->group, event, ev, "beacon.group_by", errs));
+  if (d->risk) m->entity = key_of(s, d, &d->risk->entity, event, ev, "risk.entity", errs);
+}
+
+/* After loading: resolve sequence steps to detections and note which detections feed
+ * which sequences. */
+static void link_patterns(struct det_set *s) {
+  for (size_t i = 0; i < s->dets.len; i++) {
+    struct det *c = s->dets.items[i];
+    if (c->risk || c->corr) s->stateful = true;
+    if (!c->corr || c->corr->kind != DET_CORR_SEQUENCE) continue;
+    for (size_t k = 0; k < c->corr->nsteps; k++) {
+      struct det_step *st = &c->corr->steps[k];
+      struct det *x = hmap_get(&s->ids, st->detection, strlen(st->detection));
+      if (!x) {
+        size_t n;
+        char *text = read_file(c->file, &n);
+        diag(s, c->file, text ? find_line(text, "sequence") : 0,
+             "sequence step %zu: no detection '%s' is loaded", k + 1, st->detection);
+        free(text);
+        continue;
+      }
+      st->index = x->index;
+      bool known = false;
+      for (size_t j = 0; j < x->nfeeds && !known; j++) known = x->feeds[j] == c->index;
+      if (!known) {
+        x->feeds = xrealloc(x->feeds, (x->nfeeds + 1) * sizeof *x->feeds);
+        x->feeds[x->nfeeds++] = c->index;
+      }
+    }
+  }
+}
+
+/* }============================================================ */
+
 int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, const char *log_type,
                  struct det_match *m, struct vec *errs) {
   lua_State *L = s->vm->L;
@@ -838,6 +1082,7 @@ int det_eval_one(struct det_set *s, struct det *d, const cJSON *event, const cha
   evl_begin(L);
   evl_push(L, event);
   int rc = run_detection(s, d, lua_gettop(L), m, errs);
+  if (rc == 1) compute_keys(s, d, event, lua_gettop(L), m, errs);
   lua_pop(L, 1);
   evl_end(L);
   return rc;
@@ -891,6 +1136,7 @@ size_t det_eval(struct det_set *s, const cJSON *event, const char *log_type, str
     struct det_match *m = xcalloc(1, sizeof *m);
     struct vec hookerrs = {0};
     int rc = run_detection(s, d, ev, m, &hookerrs);
+    if (rc == 1 && (d->nfeeds || d->risk || d->corr)) compute_keys(s, d, event, ev, m, &hookerrs);
     for (size_t j = 0; j < hookerrs.len; j++) {
       if (errs) vec_push(errs, xasprintf("%s (%s): %s", d->id, d->file, (char *)hookerrs.items[j]));
       free(hookerrs.items[j]);

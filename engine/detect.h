@@ -35,6 +35,47 @@ struct det_filter {
   size_t nconds;
 };
 
+/* What identifies a group (sequence, beacon) or an entity (risk): a field path of the
+ * event (exact keys), or a Lua function of the event. */
+struct det_keyspec {
+  struct json_path path; /* used when fn_ref is LUA_NOREF */
+  int fn_ref;            /* registry ref of the function, or LUA_NOREF (-2) */
+};
+
+enum det_corr_kind {
+  DET_CORR_NONE,
+  DET_CORR_SEQUENCE,     /* sequence = { {detection, min}, ... }: steps in order */
+  DET_CORR_BEACON,       /* beacon = {...}: the detection's own matches, regular in time */
+  DET_CORR_RISK_SUM,     /* risk_threshold = { limit, window_hours }: risk per entity */
+  DET_CORR_RISK_TACTICS, /* risk_tactics = { min, window_hours }: distinct MITRE tactics */
+};
+
+struct det_step {
+  char *detection; /* id as written */
+  int index;       /* resolved at load, -1 until then */
+  int min;         /* matches needed (>= 1) */
+};
+
+/* A stateful pattern (correlate.c keeps the state). */
+struct det_corr {
+  enum det_corr_kind kind;
+  struct det_step *steps; /* sequence */
+  size_t nsteps;
+  double window;          /* seconds: within_minutes, beacon window, risk window */
+  struct det_keyspec group; /* sequence, beacon: group_by */
+  int min_events;           /* beacon */
+  double max_jitter;        /* beacon: largest coefficient of variation of the intervals */
+  double limit;             /* risk_threshold */
+  int min_tactics;          /* risk_tactics */
+  size_t max_groups;        /* state bound: groups kept per detection (LRU eviction) */
+};
+
+/* risk = { entity, score }: the detection's matches add score to the entity's risk. */
+struct det_risk {
+  struct det_keyspec entity;
+  double score;
+};
+
 struct det {
   int index; /* position in det_set.dets */
   char *id, *file;
@@ -47,6 +88,11 @@ struct det {
   struct det_filter *filters; /* the `match` prefilter: one generic, or one per log type */
   size_t nfilters;
   int env_ref; /* registry ref of the file's globals */
+  struct det_corr *corr; /* stateful pattern, or NULL */
+  struct det_risk *risk; /* risk contribution, or NULL */
+  bool alerts;           /* its matches go to dedup and alert (create_alert, no risk/beacon) */
+  int *feeds;            /* sequences its matches feed (indexes), nfeeds of them */
+  size_t nfeeds;
   /* Counters of this state. */
   unsigned long long evaluated, matched, errors, killed;
   unsigned long long ns; /* time spent in this detection's Lua */
@@ -81,6 +127,7 @@ struct det_set {
   size_t nroots;
   bool timing;            /* measure each detection's time (det->ns): lp0 replay --stats */
   struct lkp_set *lookups; /* lookup() tables (one reference held), NULL until loaded */
+  bool stateful;           /* some detection has a sequence, beacon or risk */
   struct sup_set *sup;     /* suppressions applied by batch_eval (borrowed), or NULL */
   struct det_ilist _cand; /* scratch for det_eval */
   struct buf _key;        /* scratch for det_eval */
@@ -99,6 +146,10 @@ struct det_match {
   unsigned long long seq;
   char *event;          /* JSON text of the event */
   const char *log_type; /* borrowed from the detection set's index */
+  /* Keys computed on the worker for the stateful patterns this match feeds: */
+  struct det_key { int det; char *key; } *keys; /* group of each sequence / beacon */
+  size_t nkeys;
+  char *entity; /* risk entity, or NULL */
 };
 void det_match_free(struct det_match *m);
 

@@ -163,8 +163,8 @@ static int check_detections(char **paths, size_t n);
 
 static void print_sup_problem(void *ud, enum sup_level level, size_t entry, const char *msg) {
   const struct sup_set *s = ud;
-  printf("%s: entry %zu (%s): %s%s\n", s->file, entry + 1, s->entries[entry].name,
-         level == SUP_ERROR ? "" : "warning: ", msg);
+  (void)entry; /* the message names the entry */
+  printf("%s: %s%s\n", s->file, level == SUP_ERROR ? "" : "warning: ", msg);
 }
 
 static void closed_flag(void *ud) { *(bool *)ud = true; }
@@ -174,6 +174,7 @@ static void closed_flag(void *ud) { *(bool *)ud = true; }
 static int check_stories(char *const *paths, size_t n) {
   int problems = 0;
   char *err = NULL;
+  bool closed = false; /* set by the engine's close callback, from uv_run below */
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) return 1;
   struct sty_options o = {0};
@@ -191,7 +192,6 @@ static int check_stories(char *const *paths, size_t n) {
   vec_free(&diags);
   if (e) {
     printf("%zu stories, %d problems\n", sty_count(e), problems);
-    bool closed = false;
     sty_close(e, closed_flag, &closed);
   } else {
     printf("stories: %s\n", err);

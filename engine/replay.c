@@ -9,6 +9,7 @@
  */
 #include "replay.h"
 #include "suppress.h"
+#include "correlate.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,6 +51,7 @@ struct replay {
   unsigned long long events, bytes, unclassified, parse_errors, rule_errors, reported;
   unsigned long long suppressed;
   struct sup_set *sup; /* --suppressions, shared read-only by the workers */
+  struct cor *cor;     /* sequences, beacons, risk */
 };
 
 static void *worker_main(void *arg) {
@@ -96,7 +98,7 @@ static void merge_batch(struct replay *rp, struct batch *b) {
   for (size_t i = 0; i < b->errors.len; i++) {
     if (rp->reported++ < 10) log_warn("%s", (char *)b->errors.items[i]);
   }
-  batch_merge(b, rp->meta, &rp->dedup);
+  batch_merge(b, rp->meta, &rp->dedup, rp->cor);
 }
 
 /* }============================================================ */
@@ -293,6 +295,7 @@ int replay_run(const struct replay_opts *o) {
   }
   if (start_workers(&rp) != 0) goto out;
   dedup_init(&rp.dedup, on_alert, &rp);
+  rp.cor = rp.meta->stateful ? cor_new() : NULL;
   rp.dedup.lateness = o->lateness;
   unsigned long long start = clk_mono_ns();
   int failed = read_inputs(&rp, start);
@@ -301,6 +304,7 @@ int replay_run(const struct replay_opts *o) {
   if (rp.out_err) log_error("writing alerts: %s", strerror(rp.out_err));
   summary(&rp, start);
   dedup_free(&rp.dedup);
+  cor_free(rp.cor);
   code = failed || rp.parse_errors || rp.out_err ? 1 : 0;
 out:
   stop_workers(&rp);

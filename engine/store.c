@@ -88,6 +88,11 @@ static const char *const migrations[] = {
     "  host TEXT NOT NULL, port INTEGER NOT NULL, deadline REAL NOT NULL,"
     "  started_at REAL NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (host, port)"
     ") STRICT;",
+    /* 3: state of sequences, beacons and entity risk (correlate.c) */
+    "CREATE TABLE corr_groups ("
+    "  detection TEXT NOT NULL, grp TEXT NOT NULL, state TEXT NOT NULL,"
+    "  updated_at REAL NOT NULL, PRIMARY KEY (detection, grp)"
+    ") STRICT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -100,6 +105,7 @@ enum stmt_id {
   S_RUN_INS, S_RUN_UPD, S_RUN_GET, S_RUN_DUE, S_RUN_LIST, S_RUN_RESET,
   S_META_SET, S_META_GET,
   S_PLUG_SET, S_PLUG_DEL, S_PLUG_LIST,
+  S_CORR_PUT, S_CORR_DEL, S_CORR_ALL,
   S_COUNT
 };
 
@@ -150,6 +156,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_PLUG_SET] = "INSERT OR REPLACE INTO plug_deadlines (host, port, deadline, started_at,"
                    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_CORR_PUT] = "INSERT OR REPLACE INTO corr_groups (detection, grp, state, updated_at)"
+                   " VALUES (?1, ?2, ?3, ?4)",
+    [S_CORR_DEL] = "DELETE FROM corr_groups WHERE detection = ?1 AND grp = ?2",
+    [S_CORR_ALL] = "SELECT detection, grp, state FROM corr_groups ORDER BY detection, grp",
     [S_PLUG_DEL] = "DELETE FROM plug_deadlines WHERE host = ?1 AND port = ?2",
     [S_PLUG_LIST] = "SELECT host, port, deadline, started_at, updated_at FROM plug_deadlines"
                     " ORDER BY deadline, host, port",
@@ -1284,3 +1294,37 @@ int store_plug_deadline_list(struct store *st, store_plug_deadline_cb cb, void *
 }
 
 /* }===================== */
+
+/* {===================== correlation state ===================== */
+
+int store_corr_put(struct store *st, const char *detection, const char *group, const char *state) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[state ? S_CORR_PUT : S_CORR_DEL];
+  int rc;
+  if ((rc = bind_text(s, 1, detection)) || (rc = bind_text(s, 2, group)) ||
+      (state && ((rc = bind_text(s, 3, state)) || (rc = bind_dbl(s, 4, clk_now())))))
+    return bind_failed(st, s, rc, "saving correlation state");
+  return run(st, s, "saving correlation state");
+}
+
+int store_corr_load_all(struct store *st, store_corr_cb cb, void *ud) {
+  int r = ready(st);
+  if (r) return r;
+  sqlite3_stmt *s = st->stmt[S_CORR_ALL];
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *det = col_text(s, 0), *grp = col_text(s, 1), *state = col_text(s, 2);
+    if (!det || !grp || !state) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    if ((r = cb(det, grp, state, ud)) != 0) break;
+  }
+  if (!r && rc != SQLITE_DONE) r = fail(st, rc, "reading correlation state");
+  int f = finish(st, s, r, "reading correlation state");
+  return r ? r : f;
+}
+
+/* }===================== */
+

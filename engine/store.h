@@ -30,7 +30,7 @@ struct store;
 struct dedup_window; /* dedup.h */
 struct det_match;    /* detect.h */
 
-#define STORE_SCHEMA_VERSION 2         /* the newest schema this binary knows */
+#define STORE_SCHEMA_VERSION 3         /* the newest schema this binary knows */
 #define STORE_BUSY_TIMEOUT_MS 5000     /* default wait for another writer's lock */
 
 enum store_flag {
@@ -225,5 +225,13 @@ int store_plug_deadline_list(struct store *st, store_plug_deadline_cb cb, void *
 int store_meta_set(struct store *st, const char *key, const char *value);
 /* *value is a new string (free()); -ENOENT when key is unset. */
 int store_meta_get(struct store *st, const char *key, char **value);
+
+/* ---- correlation state (correlate.c) -------------------------------------------------- */
+
+/* Saves the state of a group of a stateful pattern (state NULL: deletes it). */
+int store_corr_put(struct store *st, const char *detection, const char *group, const char *state);
+/* Strings are borrowed for the call; return non-zero to stop (returned). */
+typedef int (*store_corr_cb)(const char *detection, const char *group, const char *state, void *ud);
+int store_corr_load_all(struct store *st, store_corr_cb cb, void *ud);
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "correlate.h"
 #include "dedup.h"
 #include "detect.h"
 #include "json.h"
@@ -396,20 +397,62 @@ static void collect_alert(const struct dedup_window *w, void *ud) {
   vec_push(&a->titles, xstrdup(w->first->title));
 }
 
+/* A stateful detection's test: every event goes through the whole set (the signals a
+ * sequence or a risk aggregate needs are other detections), then through the patterns,
+ * as batch_merge does; only the alerts of the detection under test count. */
+static void run_stateful(struct runner *r, struct det *d, struct tcase *t, struct buf *f,
+                         struct dedup *dd) {
+  struct cor *cor = cor_new();
+  struct vec alerts = {0};
+  unsigned long long seq = 0;
+  for (const cJSON *ev = t->events->child; ev; ev = ev->next, seq++) {
+    double when;
+    const char *lt = lt_inspect(ev, t->log_type ? t->log_type
+                                               : d->nlog_types ? d->log_types[0] : NULL, &when);
+    if (!lt) continue;
+    lt = det_set_logtype(r->set, lt);
+    if (!lt) continue; /* no detection reads this log type */
+    struct vec ms = {0}, errs = {0};
+    det_eval(r->set, ev, lt, &ms, &errs);
+    if (errs.len) buf_printf(f, "%sevent %llu:", f->len ? "\n" : "", seq + 1);
+    add_errors(f, &errs);
+    vec_free(&errs);
+    for (size_t i = 0; i < ms.len; i++) {
+      struct det_match *m = ms.items[i];
+      m->time = when >= 0 ? when : (dd->have_watermark ? dd->watermark : 0);
+      m->seq = (seq << 12) | i;
+      cor_observe(cor, r->set, m, &alerts);
+      for (size_t k = 0; k < alerts.len; k++) {
+        struct det_match *a = alerts.items[k];
+        if (a->det == d->index) dedup_observe(dd, d, a);
+        else det_match_free(a);
+      }
+      alerts.len = 0;
+      if (m->det == d->index && d->alerts) dedup_observe(dd, d, m);
+      else det_match_free(m);
+    }
+    vec_free(&ms);
+    if (when >= 0) cor_advance(cor, r->set, when);
+  }
+  vec_free(&alerts);
+  cor_free(cor);
+}
+
 static void run_multi(struct runner *r, struct det *d, struct tcase *t, struct buf *f) {
   struct alerts_seen seen = {{0}};
   struct dedup dd;
   dedup_init(&dd, collect_alert, &seen);
-  const char *lt = t->log_type ? t->log_type : d->log_types[0];
+  const char *lt = t->log_type ? t->log_type : d->nlog_types ? d->log_types[0] : NULL;
   unsigned long long seq = 0;
-  for (const cJSON *ev = t->events->child; ev; ev = ev->next, seq++) {
+  bool stateful = d->corr || d->risk || d->nfeeds;
+  for (const cJSON *ev = stateful ? NULL : t->events->child; ev; ev = ev->next, seq++) {
     struct det_match *m = xcalloc(1, sizeof *m);
     struct vec errs = {0};
     int rc = det_eval_one(r->set, d, ev, lt, m, &errs);
     if (rc < 0) buf_printf(f, "%sevent %llu:", f->len ? "\n" : "", seq + 1);
     add_errors(f, &errs);
     vec_free(&errs);
-    if (rc == 1 && d->create_alert) {
+    if (rc == 1 && d->alerts) {
       m->time = lt_event_time(ev, lt);
       m->seq = seq;
       dedup_observe(&dd, d, m);
@@ -417,6 +460,7 @@ static void run_multi(struct runner *r, struct det *d, struct tcase *t, struct b
       det_match_free(m);
     }
   }
+  if (stateful) run_stateful(r, d, t, f, &dd);
   dedup_flush(&dd);
   dedup_free(&dd);
   if (t->expect_alerts >= 0 && (size_t)t->expect_alerts != seen.titles.len)
@@ -577,6 +621,7 @@ int test_run(const struct test_opts *o) {
   }
   r.set->vm->quiet_log = !o->verbose;
   det_set_load(r.set);
+  det_set_index(r.set); /* stateful tests evaluate the whole set, as the daemon does */
   for (size_t i = 0; i < r.set->diags.len; i++) {
     struct det_diag *dg = r.set->diags.items[i];
     char *msg = dg->line < 0 ? xstrdup(dg->msg)
