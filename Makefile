@@ -7,6 +7,8 @@
 #   make valgrind   unit tests and the Lua/detection suites under valgrind (leaks = failure)
 #   make deps       install the Debian packages lp0 needs (prints the apt-get line if not root)
 #   make bench      the replay benchmark (tests/bench/run.sh)
+#   make bench-http the daemon under wrk (tests/bench/http.sh; needs the wrk package)
+#   make bench-stories  1,000 alerts through a story with 5 HTTP calls each (tests/bench/stories.sh)
 #   make clean
 
 BUILD ?= build
@@ -14,7 +16,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all lp0 run test asan valgrind deps bench clean replay-demo
+.PHONY: all lp0 run test asan valgrind deps bench bench-http bench-stories clean replay-demo
 
 all: lp0
 
@@ -57,6 +59,12 @@ replay-demo: deps lp0
 
 bench: lp0
 	sh tests/bench/run.sh
+
+bench-http: lp0
+	sh tests/bench/http.sh
+
+bench-stories: lp0
+	sh tests/bench/stories.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
