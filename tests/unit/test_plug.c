@@ -524,18 +524,19 @@ static int list_cb(const struct store_plug_deadline *row, void *ud) {
 
 static void test_store_rows_and_migration(void) {
   struct store *st = open_store("mig.db", 0);
-  ASSERT_EQ_INT(store_schema_version(st), 2);
+  ASSERT_EQ_INT(store_schema_version(st), STORE_SCHEMA_VERSION);
   store_close(st);
   /* Make it a version-1 database, as an older lp0 left it. */
   char *path = xasprintf("%s/mig.db", tmp_root);
   sqlite3 *db = NULL;
   ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-  ASSERT_EQ_INT(sqlite3_exec(db, "DROP TABLE plug_deadlines; DELETE FROM schema_version"
-                                 " WHERE version = 2", NULL, NULL, NULL), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_exec(db, "DROP TABLE plug_deadlines; DROP TABLE corr_groups;"
+                                 " DELETE FROM schema_version WHERE version >= 2", NULL, NULL, NULL),
+                SQLITE_OK);
   sqlite3_close(db);
   free(path);
   st = open_store("mig.db", 0);
-  ASSERT_EQ_INT(store_schema_version(st), 2);
+  ASSERT_EQ_INT(store_schema_version(st), STORE_SCHEMA_VERSION); /* 1 -> 2 -> 3 */
   ASSERT_TRUE(!store_created(st));
   ASSERT_EQ_INT(store_plug_deadline_set(st, "plug-b", 9999, 200.5, 190), 0);
   ASSERT_EQ_INT(store_plug_deadline_set(st, "plug-a", 9999, 100.5, 90), 0);
