@@ -43,6 +43,7 @@
 #include "sandbox.h"
 #include "store.h"
 #include "vm.h"
+#include "wildcard.h"
 
 #define STY_MEMORY (256u << 20)
 #define STY_TRIGGER_BUDGET 1000000LL
@@ -146,19 +147,6 @@ static void trace_base(struct sty_run *r, struct sty_trace *t, enum sty_trace_ki
   t->attempt = r->attempt;
 }
 
-static bool glob_match(const char *pat, const char *s) {
-  for (; *pat; pat++, s++) {
-    if (*pat == '*') {
-      while (pat[1] == '*') pat++;
-      if (!pat[1]) return true;
-      for (; *s; s++)
-        if (glob_match(pat + 1, s)) return true;
-      return glob_match(pat + 1, s);
-    }
-    if (*pat != *s) return false;
-  }
-  return !*s;
-}
 
 static void handle_closed(uv_handle_t *h) {
   struct sty_engine *e = h->data;
@@ -1503,7 +1491,7 @@ static bool trigger_matches(struct sty_engine *e, struct sty_story *s, const cJS
   if (s->ndets) {
     bool any = false;
     for (size_t i = 0; i < s->ndets && !any; i++)
-      any = cJSON_IsString(det) && glob_match(s->dets[i], det->valuestring);
+      any = cJSON_IsString(det) && wildcard_match(s->dets[i], det->valuestring, strlen(det->valuestring));
     if (!any) return false;
   }
   if (s->min_sev >= 0 && !(cJSON_IsString(sev) && det_sev_parse(sev->valuestring) >= s->min_sev))

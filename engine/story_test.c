@@ -24,6 +24,7 @@
 #include "json_lua.h"
 #include "log.h"
 #include "util.h"
+#include "wildcard.h"
 
 struct mock {
   char *method; /* NULL: any */
@@ -48,19 +49,6 @@ struct pending {
   double t0;
 };
 
-static bool glob(const char *pat, const char *s) {
-  for (; *pat; pat++, s++) {
-    if (*pat == '*') {
-      while (pat[1] == '*') pat++;
-      if (!pat[1]) return true;
-      for (; *s; s++)
-        if (glob(pat + 1, s)) return true;
-      return glob(pat + 1, s);
-    }
-    if (*pat != *s) return false;
-  }
-  return !*s;
-}
 
 static void mock_free(struct mock *k) {
   free(k->method), free(k->url), free(k->body), free(k->error);
@@ -219,7 +207,7 @@ static int mock_request(void *self, const struct sty_http_req *q, sty_http_done_
     struct mock *k = m->mocks.items[i];
     if (k->times && k->used >= k->times) continue;
     if (k->method && strcmp(k->method, q->method) != 0) continue;
-    if (!glob(k->url, q->url)) continue;
+    if (!wildcard_match(k->url, q->url, strlen(q->url))) continue;
     k->used++;
     p->mock = k;
   }
@@ -325,7 +313,7 @@ static int plug_request(void *self, const struct sty_plug_req *q, sty_plug_done_
   for (size_t k = 0; k < m->mocks.len && !p->mock; k++) {
     struct mock *mk = m->mocks.items[k];
     if ((!mk->times || mk->used < mk->times) && (!mk->method || strcmp(mk->method, method) == 0) &&
-        glob(mk->url, c->url)) {
+        wildcard_match(mk->url, c->url, strlen(c->url))) {
       mk->used++;
       p->mock = mk;
     }
@@ -405,7 +393,7 @@ static void check_calls(struct buf *f, const struct sty_mocks *m, const cJSON *e
     int want = cJSON_IsNumber(count) ? (int)count->valuedouble : 1, got = 0;
     for (size_t k = 0; k < m->calls.len; k++) {
       const struct sty_call *c = m->calls.items[k];
-      if ((!method || strcasecmp(method, c->method) == 0) && glob(url, c->url)) got++;
+      if ((!method || strcasecmp(method, c->method) == 0) && wildcard_match(url, c->url, strlen(c->url))) got++;
     }
     if (got != want)
       buf_printf(f, "expected %d call%s to %s %s, got %d; ", want, want == 1 ? "" : "s",

@@ -15,7 +15,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_daemon import Daemon, event, wait_for  # noqa: E402
+from test_daemon import Daemon, event, stop_and_check, wait_for  # noqa: E402
 from test_plug import Sim, ensure_simulator  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -55,13 +55,11 @@ class BalloonTest(unittest.TestCase):
         self.d = Daemon(self.tmp, self.det, self.config)
 
     def tearDown(self):
-        code = self.d.stop()
-        log = self.d.log()
-        self.sim.stop()
-        self.tmpdir.cleanup()
-        self.assertEqual(code, 0, log)
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(bad, log)
+        try:
+            stop_and_check(self, self.d)
+        finally:
+            self.sim.stop()
+            self.tmpdir.cleanup()
 
     def boom(self, user="bob"):
         self.assertEqual(self.d.post("cloudtrail", event(name="Boom", user=user))[0], 200)

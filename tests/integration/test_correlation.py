@@ -15,7 +15,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from test_daemon import LP0, Daemon, wait_for  # noqa: E402
+from test_daemon import LP0, Daemon, stop_and_check, wait_for  # noqa: E402
 
 SEQ = "Okta.BruteForce.ThenSuccess"
 
@@ -36,12 +36,10 @@ class CorrelationTest(unittest.TestCase):
         self.d = Daemon(self.tmp, self.det)
 
     def tearDown(self):
-        code = self.d.stop()
-        log = self.d.log()
-        self.tmpdir.cleanup()
-        self.assertEqual(code, 0, log)
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(bad, log)
+        try:
+            stop_and_check(self, self.d)
+        finally:
+            self.tmpdir.cleanup()
 
     def sequence_alerts(self):
         return [a for a in self.d.alerts() if a["detection"] == SEQ]

@@ -103,6 +103,20 @@ class Daemon:
         return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def stop_and_check(test, daemon, secrets=()):
+    """Stops the daemon (SIGTERM) and fails the test unless it drained and exited 0, with
+    no sanitizer report and none of the given secrets in its log. Returns the log."""
+    code = daemon.stop()
+    log = daemon.log()
+    test.assertEqual(code, 0, log)
+    for bad in SANITIZER_MARKS + tuple(secrets):
+        test.assertNotIn(bad, log)
+    return log
+
+
 class DaemonTest(unittest.TestCase):
     def setUp(self):
         self.tmpdir = tempfile.TemporaryDirectory()
@@ -114,13 +128,10 @@ class DaemonTest(unittest.TestCase):
         self.d = Daemon(self.tmp, det)
 
     def tearDown(self):
-        code = self.d.stop()
-        log = self.d.log()
-        self.tmpdir.cleanup()
-        # a clean drain exits 0; sanitizer reports (ASan build) fail the test too
-        self.assertEqual(code, 0, log)
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(bad, log)
+        try:  # a clean drain exits 0; sanitizer reports (ASan build) fail the test too
+            stop_and_check(self, self.d)
+        finally:
+            self.tmpdir.cleanup()
 
     def test_health_and_metrics(self):
         status, body = self.d.request("/healthz")

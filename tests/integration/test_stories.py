@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fakes"))
 import saas  # noqa: E402
-from test_daemon import LP0, Daemon, event, wait_for  # noqa: E402
+from test_daemon import LP0, Daemon, event, stop_and_check, wait_for  # noqa: E402
 
 DETECTION = """
 id = "Test.Hit"
@@ -89,15 +89,12 @@ class StoriesTest(unittest.TestCase):
         self.d = Daemon(self.tmp, self.det, self.config, self.env)
 
     def tearDown(self):
-        code = self.d.stop()
-        log = self.d.log()
-        self.fake.terminate()
-        self.fake.wait()
-        self.tmpdir.cleanup()
-        self.assertEqual(code, 0, log)
-        self.assertNotIn("jira-secret-token", log)
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            self.assertNotIn(bad, log)
+        try:
+            stop_and_check(self, self.d, secrets=("jira-secret-token",))
+        finally:
+            self.fake.terminate()
+            self.fake.wait()
+            self.tmpdir.cleanup()
 
     def runs(self, *args):
         out = subprocess.run([LP0, "runs", "--state-dir", self.d.state, "--json"] + list(args),
