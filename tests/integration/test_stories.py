@@ -36,8 +36,8 @@ on = { detections = { "Test.Hit" } }
 function run(alert)
   local base = settings.base
   local key = step("jira", function()
-    local r, err = http.post(base .. "/rest/api/2/issue", {
-      auth = { user = "bot@example.com", token = secret("JIRA_TOKEN") },
+    local r, err = http.post((settings.jira or base) .. "/rest/api/2/issue", {
+      auth = { user = "bot@example.com", token = secret("JIRA_TOKEN") }, timeout = settings.timeout,
       json = { fields = { project = { key = "SIRT" }, summary = alert.title,
                           issuetype = { name = "Task" } } } })
     if not r then error("jira: " .. err) end
@@ -67,6 +67,7 @@ def fake(port, method, path, body=None):
 
 class StoriesTest(unittest.TestCase):
     pause = 0
+    extra_settings = ""
 
     def setUp(self):
         self.fake, self.port = saas.spawn()
@@ -82,9 +83,10 @@ class StoriesTest(unittest.TestCase):
             f.write(STORY)
         self.config = os.path.join(self.tmp, "lp0.lua")
         with open(self.config, "w") as f:
-            f.write('stories = { "%s" }\nsettings = { base = "http://127.0.0.1:%d"%s }\n'
+            f.write('stories = { "%s" }\nsettings = { base = "http://127.0.0.1:%d"%s%s }\n'
                     'story_retry_delay = 0.3\nstory_attempts = 2\n'
-                    % (scripts, self.port, ", pause = %s" % self.pause if self.pause else ""))
+                    % (scripts, self.port, ", pause = %s" % self.pause if self.pause else "",
+                       self.extra_settings.replace("PORT", str(self.port))))
         self.env = {"JIRA_TOKEN": "jira-secret-token"}
         self.d = Daemon(self.tmp, self.det, self.config, self.env)
 
@@ -159,6 +161,43 @@ class DeliveryTest(StoriesTest):
                                capture_output=True, text=True, timeout=20)
         self.assertEqual(again.returncode, 1)  # a succeeded run is not retried
         self.assertIn("only failed, dead or waiting", again.stderr)
+
+
+def closed_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return port
+
+
+class UnreachableTest(StoriesTest):
+    extra_settings = ', jira = "http://127.0.0.1:%d"' % closed_port()
+
+    def test_connection_refused_is_retried_then_dead(self):
+        self.alert()
+        self.assertTrue(wait_for(lambda: [r["state"] for r in self.runs()] == ["dead"], 30), self.runs())
+        run = self.runs()[0]
+        self.assertEqual(run["attempts"], 2)
+        self.assertIn("jira: connect", run["last_error"])
+        self.assertEqual(self.requests("/hooks/"), [])  # nothing delivered after the failed step
+        _, metrics = self.d.request("/metrics")
+        self.assertIn('lp0_story_http_requests_total{outcome="error"}', metrics)
+
+
+class TimeoutTest(StoriesTest):
+    extra_settings = ", timeout = 0.5"
+
+    def test_slow_service_times_out_and_the_retry_succeeds(self):
+        # Jira answers after 2 s (with a 500) once: the first attempt times out (a POST is
+        # not retried by the client after sending), the run's second attempt succeeds
+        fake(self.port, "POST", "/_fake/inject", {"path": "/rest/api/2/issue", "delay": 2, "status": 500, "count": 1})
+        self.alert()
+        self.assertTrue(wait_for(lambda: [r["state"] for r in self.runs()] == ["succeeded"], 30), self.runs())
+        self.assertEqual(self.runs()[0]["attempts"], 2)
+        self.assertEqual(len(self.issues()), 1)
+        self.assertIn("timeout", self.d.log())
 
 
 class KillTest(StoriesTest):
