@@ -199,6 +199,7 @@ static void prune(struct vec *v, double horizon, size_t cap) {
   size_t drop = 0;
   while (drop < v->len && ((struct cor_item *)v->items[drop])->t < horizon) drop++;
   if (v->len - drop > cap) drop = v->len - cap;
+  if (drop == 0) return; /* also: an empty list has no items array to move */
   for (size_t i = 0; i < drop; i++) item_free(v->items[i]);
   memmove(v->items, v->items + drop, (v->len - drop) * sizeof *v->items);
   v->len -= drop;

@@ -841,14 +841,19 @@ void det_set_free(struct det_set *s) {
 
 /* {===================== evaluation ===================== */
 
-void det_match_free(struct det_match *m) {
-  if (!m) return;
+void det_match_clear(struct det_match *m) {
   for (size_t i = 0; i < m->nkeys; i++) free(m->keys[i].key);
   free(m->keys);
   free(m->entity);
   free(m->title), free(m->dedup), free(m->unique), free(m->context);
   free(m->description), free(m->runbook), free(m->reference), free(m->destinations);
   free(m->event);
+  memset(m, 0, sizeof *m);
+}
+
+void det_match_free(struct det_match *m) {
+  if (!m) return;
+  det_match_clear(m);
   free(m);
 }
 

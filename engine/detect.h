@@ -152,6 +152,8 @@ struct det_match {
   char *entity; /* risk entity, or NULL */
 };
 void det_match_free(struct det_match *m);
+/* Frees what m holds and zeroes it (m itself is the caller's, e.g. on the stack). */
+void det_match_clear(struct det_match *m);
 
 /* Creates a set whose `require` searches <root>/lib for each folder root (files' own
  * folders for file roots). Returns NULL with *errmsg (free()) when Lua cannot start. */

@@ -384,8 +384,7 @@ static void run_single(struct runner *r, struct det *d, struct tcase *t, struct 
   }
   for (size_t i = 0; i < errs.len; i++) free(errs.items[i]);
   vec_free(&errs);
-  free(m.title), free(m.dedup), free(m.unique), free(m.context), free(m.description);
-  free(m.runbook), free(m.reference), free(m.destinations);
+  det_match_clear(&m);
 }
 
 struct alerts_seen {
