@@ -242,7 +242,15 @@ static const struct stdlib_file *find_stdlib(const char *name) {
 
 /* Runs a module chunk (function on top) in a fresh env; leaves its frozen result. */
 static void run_module(lua_State *L, const char *name) {
-  lua_call(L, 0, 1);
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    /* forget the "being loaded" mark, so that the next require reports this error
+     * again rather than a cycle, then raise it (budget kills included) */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &LOADED_KEY);
+    lua_pushnil(L);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+    lua_error(L);
+  }
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_pushboolean(L, 1);

@@ -218,6 +218,19 @@ class Reach(CliTest):
         self.assertCounts(res, len(cases), 0)
         self.assertExit(res, 0)
 
+    def test_failed_module_reports_its_error_every_time(self):
+        # a lib module that fails at load must give its own error on a second require,
+        # not "requires itself" (the being-loaded mark is cleared)
+        det = self.tree({"lib/broken.lua": 'error("broken helper")\n',
+                         "r.lua": detection("Require.Twice", rule='''
+                local _, first = pcall(require, "broken")
+                local _, second = pcall(require, "broken")
+                return tostring(first):find("broken helper") ~= nil
+                   and tostring(second):find("broken helper") ~= nil''', tests=OK_TEST)})
+        res = self.lp0("test", det)
+        self.assertNoFail(res)
+        self.assertExit(res, 0)
+
     def test_patch_attempt_is_an_error_with_line(self):
         det = self.tree({"p.lua": detection("Patch", rule='string.find = nil\n  return true',
                                             tests=OK_TEST),
