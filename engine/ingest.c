@@ -418,6 +418,23 @@ static bool is_sns_type(const cJSON *t) {
 
 /* Takes v. text/len: v's verbatim bytes (top level only), else NULL. Recognises the
  * envelopes in the order of protocols.md section 7. */
+/* Does the object have a top-level key that some envelope test below looks at? One pass
+ * over its keys, instead of a dozen lookups that each scan them all: records are far more
+ * common than envelopes. */
+static bool may_be_envelope(const cJSON *v) {
+  static const char *const keys[] = {"awslogs", "Records", "data", "Type", "detail",
+                                     "records", "messageType", "logEvents", "detail-type",
+                                     "TopicArn", "MessageId", "digestStartTime", "logFiles",
+                                     "Service", "Event", "Events", NULL};
+  for (const cJSON *c = v->child; c; c = c->next) {
+    const char *k = c->string;
+    if (!k) continue;
+    for (int i = 0; keys[i]; i++)
+      if (k[0] == keys[i][0] && strcmp(k, keys[i]) == 0) return true;
+  }
+  return false;
+}
+
 static void unwrap(struct dec *d, cJSON *v, const char *text, size_t len, struct where w,
                    int depth) {
   if (d->fatal) goto drop;
@@ -433,6 +450,11 @@ static void unwrap(struct dec *d, cJSON *v, const char *text, size_t len, struct
   if (!cJSON_IsObject(v)) {
     add_error(d, w.line, w.pos, "the value is %s, not a JSON object", type_name(v));
     goto drop;
+  }
+  if (!may_be_envelope(v)) { /* the common case: one record, no envelope key at all */
+    set_format(d, INGEST_FMT_OBJECT);
+    add_record(d, v, text, len, w.line);
+    return;
   }
   cJSON *awslogs = get(v, "awslogs"), *recs = get(v, "Records"), *data = get(v, "data");
   cJSON *type = get(v, "Type"), *detail = get(v, "detail"), *evs = NULL;

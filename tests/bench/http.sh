@@ -85,11 +85,17 @@ metric() { curl -s "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 ndet=$(curl -s "$url/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["detections"])')
 echo "lp0 run: $ndet detections, $workers workers, $(nproc) cores shared with wrk"
 
+cpu() { awk '{ print $14 + $15 }' /proc/$pid/stat; } # lp0's user + system ticks
+ticks=$(getconf CLK_TCK)
 echo "== 1. throughput: 100-event NDJSON bodies, 8 connections, ${secs}s"
+c0=$(cpu)
 wrk -t2 -c8 -d"${secs}s" --latency -s "$cache/post.lua" "$url" -- "$cache/bodies100.txt" >"$tmp/w1.txt"
 rps=$(awk '/^Requests\/sec/ { print $2 }' "$tmp/w1.txt")
 grep -E "Latency|50%|99%|requests in|Non-2xx|Socket errors" "$tmp/w1.txt" | sed 's/^/   /'
+c1=$(cpu)
 printf '   => %.0f events/s evaluated and committed\n' "$(echo "$rps * 100" | bc -l)"
+printf '   lp0 used %.1f CPU-seconds: %.0f events per lp0 CPU-second (wrk ran on the same cores)\n' \
+  "$(echo "($c1 - $c0) / $ticks" | bc -l)" "$(echo "$rps * 100 * $secs / (($c1 - $c0) / $ticks)" | bc -l)"
 
 echo "== 2. latency: single events paced at ~1,000 req/s (10 connections x 10 ms), ${secs}s"
 wrk -t2 -c10 -d"${secs}s" --latency -s "$cache/post.lua" "$url" -- "$cache/bodies1.txt" 10 >"$tmp/w2.txt"
