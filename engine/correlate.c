@@ -69,6 +69,8 @@ struct cor_count {
 
 struct cor {
   struct hmap groups; /* key -> struct cor_group * */
+  bool track_dirty;   /* the caller saves (cor_save): keep the dirty list */
+  struct vec dirty;   /* struct cor_group * changed since the last save */
   struct vec dropped; /* "det id\x1fgroup" of groups dropped since the last save */
   struct cor_count *counts; /* by detection index (risk: not counted per detection) */
   size_t ncounts;
@@ -101,8 +103,9 @@ static void group_free(struct cor_group *g) {
   free(g);
 }
 
-struct cor *cor_new(void) {
+struct cor *cor_new(bool track_dirty) {
   struct cor *c = xcalloc(1, sizeof *c);
+  c->track_dirty = track_dirty;
   hmap_init(&c->groups);
   c->swept = -1;
   return c;
@@ -115,6 +118,7 @@ void cor_free(struct cor *c) {
   hmap_free(&c->groups);
   for (size_t i = 0; i < c->dropped.len; i++) free(c->dropped.items[i]);
   vec_free(&c->dropped);
+  vec_free(&c->dirty);
   free(c->counts);
   free(c);
 }
@@ -134,7 +138,19 @@ static const char *det_id(const struct det_set *set, int det) {
   return det < 0 ? "" : ((const struct det *)set->dets.items[det])->id;
 }
 
+static void mark_dirty(struct cor *c, struct cor_group *g) {
+  if (g->dirty || !c->track_dirty) return;
+  g->dirty = true;
+  vec_push(&c->dirty, g);
+}
+
 static void drop_group(struct cor *c, const struct det_set *set, struct cor_group *g) {
+  if (g->dirty)
+    for (size_t i = 0; i < c->dirty.len; i++)
+      if (c->dirty.items[i] == g) {
+        c->dirty.items[i] = c->dirty.items[--c->dirty.len];
+        break;
+      }
   hmap_del(&c->groups, g->key, strlen(g->key));
   struct cor_count *n = count_of(c, g->det);
   if (n && n->groups) n->groups--;
@@ -286,7 +302,7 @@ static void sequence_observe(struct cor *c, const struct det_set *set, const str
   }
   for (size_t k = 0; k < p->nsteps; k++)
     prune(&g->steps[k], horizon, (size_t)p->steps[k].min + COR_STEP_SLACK);
-  g->dirty = true;
+  mark_dirty(c, g);
   if (!last_step) return;
   /* Backwards, the latest `min` items of each step before the next step's choice:
    * step k's chosen items are [lo[k], hi[k]) of its list. */
@@ -338,7 +354,7 @@ static void beacon_observe(struct cor *c, const struct det_set *set, const struc
   if (m->time > g->last) g->last = m->time;
   insert_item(&g->items, new_item(m, false, 0));
   prune(&g->items, g->last - p->window, COR_MAX_ITEMS);
-  g->dirty = true;
+  mark_dirty(c, g);
   size_t n = g->items.len;
   if (n < (size_t)p->min_events || m->time < fired_until(g, d->index)) return;
   double sum = 0, sq = 0;
@@ -394,7 +410,7 @@ static void risk_observe(struct cor *c, const struct det_set *set, const struct 
   if (m->time > g->last) g->last = m->time;
   insert_item(&g->items, new_item(m, true, src->risk->score));
   prune(&g->items, g->last - (widest > 0 ? widest : 86400.0), COR_MAX_ITEMS);
-  g->dirty = true;
+  mark_dirty(c, g);
   for (size_t i = 0; i < set->dets.len; i++) {
     const struct det *a = set->dets.items[i];
     if (!a->corr || (a->corr->kind != DET_CORR_RISK_SUM && a->corr->kind != DET_CORR_RISK_TACTICS))
@@ -527,13 +543,25 @@ int cor_save(struct cor *c, const struct det_set *set, bool all, cor_save_cb cb,
     free(k);
   }
   c->dropped.len = 0;
-  for (size_t i = 0; !rc && i < c->groups.cap; i++) {
-    struct cor_group *g = c->groups.slots[i].key ? c->groups.slots[i].value : NULL;
-    if (!g || (!g->dirty && !all)) continue;
-    char *state = group_json(g, set);
-    rc = cb(det_id(set, g->det), g->group, state, ud);
-    cJSON_free(state);
-    if (!rc) g->dirty = false;
+  if (all) { /* a reload: every group, dirty or not */
+    for (size_t i = 0; !rc && i < c->groups.cap; i++) {
+      struct cor_group *g = c->groups.slots[i].key ? c->groups.slots[i].value : NULL;
+      if (!g) continue;
+      char *state = group_json(g, set);
+      rc = cb(det_id(set, g->det), g->group, state, ud);
+      cJSON_free(state);
+    }
+  } else {
+    size_t keep = 0; /* groups whose write failed stay dirty */
+    for (size_t i = 0; i < c->dirty.len; i++) {
+      struct cor_group *g = c->dirty.items[i];
+      char *state = rc ? NULL : group_json(g, set);
+      if (!rc) rc = cb(det_id(set, g->det), g->group, state, ud);
+      cJSON_free(state);
+      if (rc) c->dirty.items[keep++] = g;
+      else g->dirty = false;
+    }
+    c->dirty.len = keep;
   }
   return rc;
 }

@@ -24,7 +24,9 @@
 
 struct cor; /* opaque; cor_new() / cor_free() */
 
-struct cor *cor_new(void);
+/* track_dirty: the caller saves the state (cor_save), so changes are listed as they
+ * happen and a save costs what changed; replay and tests pass false. */
+struct cor *cor_new(bool track_dirty);
 void cor_free(struct cor *c);
 
 /* Feeds match m (borrowed) of a detection of set: its sequence groups (m->keys), its

@@ -420,18 +420,21 @@ static int restore_groups(struct dmn *d) {
 
 static void save_windows(struct dmn *d) {
   const struct det_set *set = wrk_detections(d->pool);
-  for (size_t i = 0; i < d->dedup.nheap; i++) {
-    struct dedup_window *w = d->dedup.heap[i];
-    if (!w->dirty) continue;
+  struct vec *dirty = &d->dedup.dirty;
+  size_t keep = 0; /* windows that could not be written stay dirty for the next save */
+  for (size_t i = 0; i < dirty->len; i++) {
+    struct dedup_window *w = dirty->items[i];
     const struct det *det = set->dets.items[w->det];
     if (store_window_put(d->store, w, det->id) != 0) {
       count_store_error(d);
       log_error("saving a dedup window of %s: %s", det->id, store_errmsg(d->store));
+      dirty->items[keep++] = w;
       continue;
     }
     w->dirty = false;
     w->saved = true;
   }
+  dirty->len = keep;
   if (d->dedup.have_watermark) {
     char v[32];
     snprintf(v, sizeof v, "%.3f", d->dedup.watermark);
@@ -929,7 +932,7 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
   wrk_pool_close(d->pool, NULL, NULL);
   d->pool = pool;
   cor_free(d->cor);
-  d->cor = cor_new();
+  d->cor = cor_new(true);
   if (restore_groups(d) != 0) count_store_error(d);
   use_extras(d, lookups, sup); /* the old workers are joined: nothing reads the old ones */
   if (own) save_windows(d);
@@ -1126,11 +1129,12 @@ static int start(struct dmn *d) {
     return 2;
   }
   dedup_init(&d->dedup, NULL, d);
+  d->dedup.track_dirty = true;
   d->dedup.on_threshold = dmn_on_threshold;
   d->dedup.on_close = dmn_on_close;
   metrics_bind_detections(d);
   if (restore_windows(d) != 0) return 2;
-  d->cor = cor_new();
+  d->cor = cor_new(true);
   if (restore_groups(d) != 0) return 2;
   struct httpc_options ho = {0};
   ho.per_host_limit = c->story_http_per_host > 0 ? (unsigned)c->story_http_per_host : 0;

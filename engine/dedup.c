@@ -16,6 +16,17 @@ void dedup_init(struct dedup *d, dedup_alert_cb on_alert, void *ud) {
   d->lateness = DEDUP_DEFAULT_LATENESS;
 }
 
+/* Leaves the dirty list (a window that changed and closes before being saved). */
+static void undirty(struct dedup *d, struct dedup_window *w) {
+  if (!w->dirty) return;
+  for (size_t i = 0; i < d->dirty.len; i++)
+    if (d->dirty.items[i] == w) {
+      d->dirty.items[i] = d->dirty.items[--d->dirty.len];
+      break;
+    }
+  w->dirty = false;
+}
+
 static void window_free(struct dedup_window *w) {
   hmap_free(&w->uniques);
   det_match_free(w->first);
@@ -24,6 +35,7 @@ static void window_free(struct dedup_window *w) {
 }
 
 void dedup_free(struct dedup *d) {
+  vec_free(&d->dirty);
   for (size_t i = 0; i < d->nheap; i++) window_free(d->heap[i]);
   free(d->heap);
   hmap_free(&d->windows);
@@ -85,6 +97,7 @@ static void heap_remove(struct dedup *d, struct dedup_window *w) {
 static void heap_push(struct dedup *d, struct dedup_window *w);
 
 static void close_window(struct dedup *d, struct dedup_window *w) {
+  undirty(d, w);
   hmap_del(&d->windows, w->key, strlen(w->key));
   if (d->on_close) d->on_close(w, d->ud);
   bool alert = (w->use_unique ? (unsigned long long)w->distinct : w->count) >=
@@ -114,6 +127,7 @@ void dedup_remap(struct dedup *d, dedup_map_cb map, void *ud) {
     struct dedup_window *w = d->heap[i];
     int det = map(w, ud);
     if (det < 0) {
+      undirty(d, w);
       if (d->on_close) d->on_close(w, d->ud); /* dropped: its detection is gone */
       window_free(w);
       continue;
@@ -198,7 +212,10 @@ void dedup_observe(struct dedup *d, const struct det *det, struct det_match *m) 
     if (m->time > w->last_seen) w->last_seen = m->time;
   }
   w->count++;
-  w->dirty = true;
+  if (!w->dirty && d->track_dirty) {
+    w->dirty = true;
+    vec_push(&d->dirty, w);
+  }
   const char *u = m ? m->unique : w->first->unique;
   if (u) {
     void **slot = hmap_put(&w->uniques, u, strlen(u));

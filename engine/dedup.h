@@ -29,7 +29,7 @@ struct dedup_window {
   int threshold;
   bool use_unique, alerted;
   long long alert_id; /* the caller's, e.g. the store row of the alert raised at threshold */
-  bool dirty;         /* changed since the caller last cleared it (persistence) */
+  bool dirty;         /* changed since the caller last saved it: it is in dedup.dirty */
   bool saved;         /* the caller persisted it at least once */
   size_t _heap;
 };
@@ -52,6 +52,9 @@ struct dedup {
   void (*on_close)(const struct dedup_window *w, void *ud); /* optional: every closed window */
   void *ud;
   unsigned long long alerts, dropped; /* windows closed as alerts / under threshold */
+  bool track_dirty; /* the caller persists windows (the daemon): keep the list below */
+  struct vec dirty; /* struct dedup_window * with dirty set: what a save must write, so a
+                       commit costs what changed, not what is open */
 };
 
 #define DEDUP_DEFAULT_LATENESS 600.0 /* seconds */

@@ -295,7 +295,7 @@ int replay_run(const struct replay_opts *o) {
   }
   if (start_workers(&rp) != 0) goto out;
   dedup_init(&rp.dedup, on_alert, &rp);
-  rp.cor = rp.meta->stateful ? cor_new() : NULL;
+  rp.cor = rp.meta->stateful ? cor_new(false) : NULL;
   rp.dedup.lateness = o->lateness;
   unsigned long long start = clk_mono_ns();
   int failed = read_inputs(&rp, start);

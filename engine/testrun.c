@@ -401,7 +401,7 @@ static void collect_alert(const struct dedup_window *w, void *ud) {
  * as batch_merge does; only the alerts of the detection under test count. */
 static void run_stateful(struct runner *r, struct det *d, struct tcase *t, struct buf *f,
                          struct dedup *dd) {
-  struct cor *cor = cor_new();
+  struct cor *cor = cor_new(false);
   struct vec alerts = {0};
   unsigned long long seq = 0;
   for (const cJSON *ev = t->events->child; ev; ev = ev->next, seq++) {

@@ -84,7 +84,7 @@ int main(void) {
   ASSERT_TRUE(q && q->corr && q->corr->kind == DET_CORR_SEQUENCE && q->corr->max_groups == 3);
 
   /* bounds: five users, three groups kept, two evicted (the least recently updated) */
-  struct cor *c = cor_new();
+  struct cor *c = cor_new(true);
   const char *users[] = {"u1", "u2", "u3", "u4", "u5"};
   for (int i = 0; i < 5; i++) feed(c, s, match(s, "T.Signal", users[i], 100.0 + i, (unsigned)i));
   size_t groups;
@@ -103,7 +103,7 @@ int main(void) {
   feed(c, s, match(s, "T.Signal", "u4", 120, 20)); /* u4: two failures now */
   struct saved sv = {{0}};
   ASSERT_EQ_INT(cor_save(c, s, true, save_cb, &sv), 0);
-  struct cor *c2 = cor_new();
+  struct cor *c2 = cor_new(false);
   size_t restored = 0, deleted = 0;
   for (size_t i = 0; i < sv.rows.len; i++) {
     char *row = sv.rows.items[i], *a = strchr(row, '\x1f'), *b = strchr(a + 1, '\x1f');
