@@ -38,6 +38,9 @@ struct batch *batch_new_body(unsigned long long no, const char *file, char *body
 }
 
 void batch_free(struct batch *b) {
+  for (size_t i = 0; i < b->paths.len; i++) free(b->paths.items[i]);
+  vec_free(&b->paths);
+  free(b->path);
   free(b->body);
   free(b->content_type);
   free(b->content_encoding);
@@ -60,11 +63,30 @@ void batch_add(struct batch *b, const char *text, size_t len, unsigned long line
     b->cap = b->cap ? b->cap * 2 : BATCH_RECORDS;
     b->off = xrealloc(b->off, b->cap * sizeof *b->off);
     b->line = xrealloc(b->line, b->cap * sizeof *b->line);
+    if (b->path) b->path = xrealloc(b->path, b->cap * sizeof *b->path);
   }
   b->off[b->n] = b->text.len;
   b->line[b->n++] = line;
   buf_append(&b->text, text, len);
   buf_putc(&b->text, '\0');
+}
+
+void batch_add_line(struct batch *b, const char *text, size_t len, const char *path,
+                    unsigned long offset) {
+  size_t p = b->paths.len;
+  if (!p || strcmp(b->paths.items[p - 1], path) != 0) vec_push(&b->paths, xstrdup(path));
+  if (!b->path) b->path = xcalloc(b->cap > b->n ? b->cap : b->n + 1, sizeof *b->path);
+  size_t i = b->n;
+  batch_add(b, text, len, offset);
+  b->path[i] = (unsigned)(b->paths.len - 1);
+}
+
+/* "source:line" for a record, or "source: path, byte offset N" for a tailed line. */
+static char *where(const struct batch *b, size_t rec) {
+  if (b->path)
+    return xasprintf("%s: %s, byte offset %lu", b->file, (const char *)b->paths.items[b->path[rec]],
+                     b->line[rec]);
+  return xasprintf("%s:%lu", b->file, b->line[rec]);
 }
 
 bool batch_full(const struct batch *b) {
@@ -94,7 +116,9 @@ static void eval_record(const cJSON *ev, void *ud) {
   unsigned sub = c->sub++;
   if (!cJSON_IsObject(ev)) {
     b->parse_errors++;
-    batch_error(b, xasprintf("%s:%lu: record %u is not a JSON object", b->file, b->line[c->rec], sub + 1));
+    char *at = where(b, c->rec);
+    batch_error(b, xasprintf("%s: record %u is not a JSON object", at, sub + 1));
+    free(at);
     return;
   }
   b->events++;
@@ -202,7 +226,9 @@ void batch_eval(struct batch *b, struct det_set *set, const char *log_type) {
     if (!doc) {
       json_arena_end();
       b->parse_errors++;
-      batch_error(b, xasprintf("%s:%lu: malformed JSON at byte %zu", b->file, b->line[i], errpos + 1));
+      char *at = where(b, i);
+      batch_error(b, xasprintf("%s: malformed JSON at byte %zu", at, errpos + 1));
+      free(at);
       continue;
     }
     c.rec = i;

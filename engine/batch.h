@@ -25,7 +25,10 @@ struct batch {
   unsigned long long no; /* sequence number: orders matches across batches */
   struct buf text;       /* records, each NUL-terminated */
   size_t *off;
-  unsigned long *line;   /* line number of each record in its source */
+  unsigned long *line;   /* line number of each record in its source; for tailed lines
+                            (paths set) the byte offset of the line in its file */
+  unsigned *path;        /* tailed lines: index in paths of each record's file */
+  struct vec paths;      /* tailed lines: the files' paths (owned), or empty */
   size_t n, cap;
   const char *file;      /* borrowed: the source's name, for messages */
   const char *log_type;  /* borrowed: the source's log type, NULL = classify (workers) */
@@ -66,6 +69,10 @@ struct batch *batch_new_body(unsigned long long no, const char *file, char *body
 void batch_free(struct batch *b);
 /* Copies one record (text of len bytes, from line `line` of the source). */
 void batch_add(struct batch *b, const char *text, size_t len, unsigned long line);
+/* Copies one tailed line, read at byte offset of file path (copied once per batch), so
+ * that a malformed line is reported as path:offset. */
+void batch_add_line(struct batch *b, const char *text, size_t len, const char *path,
+                    unsigned long offset);
 /* True when the batch should be handed on (BATCH_RECORDS or BATCH_BYTES reached). */
 bool batch_full(const struct batch *b);
 /* Keeps msg (taken) if fewer than BATCH_MAX_REPORTED messages are kept, else frees it. */

@@ -556,9 +556,9 @@ static void dmn_on_batch(struct batch *b, void *ud) {
     metrics_add(d->m.error_series[e->det], e->errors);
     metrics_add(d->m.killed_series[e->det], e->killed);
   }
+  metrics_add(metrics_with1(d->m.parse_errors, b->file), b->parse_errors);
   if (b->body) { /* counted here: the body was decoded on the worker */
     metrics_add(metrics_with1(d->m.received, b->file), b->received);
-    metrics_add(metrics_with1(d->m.parse_errors, b->file), b->parse_errors);
     r->received += b->received;
     r->skipped += b->skipped;
     if (b->decode_rc) r->decode_rc = b->decode_rc;
@@ -694,7 +694,6 @@ static void dmn_on_tail_line(const char *path, const char *line, size_t len, uin
                              void *ud) {
   struct dmn_tail *tl = ud;
   struct dmn *d = tl->d;
-  (void)end;
   if (!tl->cur) {
     tl->cur = batch_new(d->batch_no++, tl->src->name);
     tl->cur->log_type = tl->src->log_type;
@@ -705,7 +704,7 @@ static void dmn_on_tail_line(const char *path, const char *line, size_t len, uin
   size_t k = len;
   while (k > 0 && (line[k - 1] == '\r' || line[k - 1] == ' ' || line[k - 1] == '\t')) k--;
   if (k > 0) {
-    batch_add(tl->cur, line, k, 0);
+    batch_add_line(tl->cur, line, k, path, (unsigned long)(end - len - 1)); /* its start */
     metrics_inc(metrics_with1(d->m.received, tl->src->name));
     metrics_add(metrics_with1(d->m.bytes, tl->src->name), len + 1);
   }

@@ -212,6 +212,13 @@ class LogsAndTailLagTest(Base):
             rec = json.loads(line)
             self.assertEqual(set(rec), {"time", "level", "msg"})
         self.assertTrue(any("listening on" in json.loads(l)["msg"] for l in lines))
+        # a malformed line is reported with its file and byte offset, and counted
+        with open(path, "a") as f:
+            f.write("{not json\n")
+        offset = os.path.getsize(path) - len("{not json\n")
+        where = "files: %s, byte offset %d: malformed JSON" % (path, offset)
+        self.assertTrue(wait_for(lambda: where in self.d.log()), self.d.log())
+        self.assertTrue(wait_for(lambda: metric(self.metrics(), 'lp0_parse_errors_total{source="files"}') == 1))
 
 
 LOOKUP_DETECTION = """
