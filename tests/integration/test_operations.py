@@ -146,11 +146,12 @@ class BackpressureTest(Base):
     config = "max_queue = 1\nworkers = 1\n"
 
     def test_503_with_retry_after_when_the_queue_is_full(self):
-        slow = "\n".join(json.dumps(event(name="Slow")) for _ in range(150))
+        slow = "\n".join(json.dumps(event(name="Slow")) for _ in range(1000))
         results = []
         t = threading.Thread(target=lambda: results.append(self.d.post("cloudtrail", slow)))
         t.start()
-        time.sleep(0.15)  # the first body is in detection for a good while
+        # the first body is in detection (about a second of Lua): the queue is full
+        self.assertTrue(wait_for(lambda: metric(self.metrics(), "lp0_queue_depth") == 1, 10))
         import urllib.request
         req = urllib.request.Request("http://127.0.0.1:%d/ingest/cloudtrail" % self.d.port,
                                      data=json.dumps(event(name="Slow")).encode(), method="POST")
@@ -162,7 +163,7 @@ class BackpressureTest(Base):
             self.assertEqual(e.headers["Retry-After"], "1")
         t.join()
         self.assertEqual(results[0][0], 200)
-        self.assertEqual(json.loads(results[0][1]), {"accepted": 150})
+        self.assertEqual(json.loads(results[0][1]), {"accepted": 1000})
         body = self.metrics()
         self.assertGreaterEqual(metric(body, 'lp0_backpressure_total{source="cloudtrail"}'), 1)
         self.assertGreaterEqual(metric(body, 'lp0_requests_total{source="cloudtrail",code="503"}'), 1)
