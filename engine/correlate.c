@@ -158,16 +158,27 @@ static void drop_group(struct cor *c, const struct det_set *set, struct cor_grou
   group_free(g);
 }
 
-/* Evicts the least recently updated group of det (over max_groups). */
-static void evict_one(struct cor *c, const struct det_set *set, int det) {
-  struct cor_group *oldest = NULL;
+static int by_last(const void *x, const void *y) {
+  const struct cor_group *a = *(const struct cor_group *const *)x;
+  const struct cor_group *b = *(const struct cor_group *const *)y;
+  return (a->last > b->last) - (a->last < b->last);
+}
+
+/* Det is at max_groups: evicts its least recently updated tenth (at least one), so that
+ * under a flood of new groups the scan is paid once per many evictions. */
+static void evict(struct cor *c, const struct det_set *set, int det, size_t max) {
+  struct vec mine = {0};
   for (size_t i = 0; i < c->groups.cap; i++) {
     struct cor_group *g = c->groups.slots[i].key ? c->groups.slots[i].value : NULL;
-    if (g && g->det == det && (!oldest || g->last < oldest->last)) oldest = g;
+    if (g && g->det == det) vec_push(&mine, g);
   }
-  if (!oldest) return;
-  drop_group(c, set, oldest);
-  count_of(c, det)->evictions++;
+  if (mine.len > 1) qsort(mine.items, mine.len, sizeof *mine.items, by_last);
+  size_t n = max / 10 ? max / 10 : 1;
+  for (size_t i = 0; i < n && i < mine.len; i++) {
+    drop_group(c, set, mine.items[i]);
+    count_of(c, det)->evictions++;
+  }
+  vec_free(&mine);
 }
 
 static struct cor_group *get_group(struct cor *c, const struct det_set *set, int det,
@@ -180,7 +191,7 @@ static struct cor_group *get_group(struct cor *c, const struct det_set *set, int
   }
   const struct det *d = det < 0 ? NULL : set->dets.items[det];
   struct cor_count *n = count_of(c, det);
-  if (d && n->groups >= d->corr->max_groups) evict_one(c, set, det);
+  if (d && n->groups >= d->corr->max_groups) evict(c, set, det, d->corr->max_groups);
   g = xcalloc(1, sizeof *g);
   g->det = det;
   g->group = xstrdup(group);

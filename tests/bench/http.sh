@@ -66,6 +66,7 @@ cat >"$tmp/lp0.lua" <<CFG
 listen = "127.0.0.1:0"
 state_dir = "$tmp/var"
 detections = { "$root/detections" }
+stories = {}  -- ingest and detection only: no story runs for the alerts
 workers = $workers
 alerts = { log = "$tmp/alerts.ndjson" }
 max_queue = 4096
