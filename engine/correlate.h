@@ -7,8 +7,8 @@
  * which then go through dedup like any match. The same code runs in lp0 test, lp0 replay
  * and the daemon, so they agree. See docs/correlation.md for the semantics.
  *
- * State is bounded: each pattern keeps at most max_groups groups (the least recently
- * updated is evicted, and counted), each group a bounded number of items, and groups
+ * State is bounded: each pattern keeps at most max_groups groups (over it, the least
+ * recently updated tenth is evicted, and counted), each group a bounded number of items, and groups
  * expire when event time passes their window. It is persisted by the daemon through
  * cor_save / cor_restore (the store's correlation table) and survives restarts.
  * SPDX-License-Identifier: MIT
