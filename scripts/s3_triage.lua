@@ -15,13 +15,18 @@
 -- SPDX-License-Identifier: MIT
 
 name = "s3-triage"
-on = {
-  detections = {
-    "AWS.S3.BucketPolicyModified",
-    "Threat.AWS.S3.BucketMadePublic",
-    "Threat.AWS.S3.BucketPolicyTiered",
-  },
+local TRIGGERS = {
+  ["AWS.S3.BucketPolicyModified"] = true,
+  ["Threat.AWS.S3.BucketMadePublic"] = true,
+  ["Threat.AWS.S3.BucketPolicyTiered"] = true,
 }
+
+-- Enabled by configuration: without settings.jira.url there is nowhere to deliver, so
+-- the story does not run (on the embedded defaults, for instance).
+on = function(alert)
+  return TRIGGERS[alert.detection] == true and type(settings.jira) == "table"
+    and type(settings.jira.url) == "string"
+end
 
 local function cfg(name)
   return (settings and settings[name]) or {}
