@@ -1096,7 +1096,7 @@ static void dmn_on_tick(uv_timer_t *t) {
 static int open_store(struct dmn *d) {
   char *err = NULL, *path = xasprintf("%s/lp0.db", d->cfg->state_dir);
   mkdir(d->cfg->state_dir, 0700); /* STORE_MKDIR makes one level; this makes ./var */
-  int rc = store_open(path, STORE_MKDIR, &d->store, &err);
+  int rc = store_open(path, STORE_MKDIR | STORE_BG_CHECKPOINT, &d->store, &err);
   if (rc != 0) log_error("%s", err ? err : "cannot open the store");
   free(err);
   free(path);

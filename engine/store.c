@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,7 +177,15 @@ struct store {
   bool tx_lost;   /* SQLite rolled the open transaction back after an error */
   sqlite3_stmt *stmt[S_COUNT];
   char errmsg[1024];
+  /* STORE_BG_CHECKPOINT: a second connection, on its own thread, checkpoints the WAL */
+  pthread_t ckpt_thread;
+  pthread_mutex_t ckpt_lock;
+  pthread_cond_t ckpt_wake;
+  sqlite3 *ckpt_db;
+  bool ckpt_running, ckpt_stop;
 };
+
+#define STORE_CHECKPOINT_MS 500 /* how often the checkpoint thread copies the WAL back */
 
 /* }===================== */
 
@@ -541,6 +550,80 @@ static int make_dir(struct store *st) {
   return r;
 }
 
+/* {===================== background checkpoints ===================== */
+
+/* The main connection's commits only append to the WAL (synchronous=NORMAL: no fsync).
+ * Copying the WAL back into the database, which fsyncs, is done here every
+ * STORE_CHECKPOINT_MS with PASSIVE checkpoints, which never block the writer; SQLite
+ * restarts the WAL from its beginning once a checkpoint caught up with it. */
+static void *checkpoint_main(void *arg) {
+  struct store *st = arg;
+  pthread_mutex_lock(&st->ckpt_lock);
+  while (!st->ckpt_stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += STORE_CHECKPOINT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&st->ckpt_wake, &st->ckpt_lock, &until);
+    if (st->ckpt_stop) break;
+    pthread_mutex_unlock(&st->ckpt_lock);
+    int rc = sqlite3_wal_checkpoint_v2(st->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_warn("store: %s: checkpoint: %s", st->path, sqlite3_errstr(rc));
+    pthread_mutex_lock(&st->ckpt_lock);
+  }
+  pthread_mutex_unlock(&st->ckpt_lock);
+  return NULL;
+}
+
+/* Starts the checkpoint thread; on any failure the main connection keeps SQLite's own
+ * automatic checkpoints (correct, only slower in the tail). */
+static void start_checkpointer(struct store *st) {
+  int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE;
+  /* The query makes the new connection read the header: until it has, it does not know
+   * the database is in WAL mode and its checkpoints do nothing. */
+  if (sqlite3_open_v2(st->path, &st->ckpt_db, oflags, NULL) != SQLITE_OK ||
+      sqlite3_busy_timeout(st->ckpt_db, 1000) != SQLITE_OK ||
+      sqlite3_exec(st->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
+    log_warn("store: %s: no checkpoint thread (%s): checkpoints stay in commits", st->path,
+             st->ckpt_db ? sqlite3_errmsg(st->ckpt_db) : "out of memory");
+    sqlite3_close(st->ckpt_db);
+    st->ckpt_db = NULL;
+    return;
+  }
+  pthread_mutex_init(&st->ckpt_lock, NULL);
+  pthread_cond_init(&st->ckpt_wake, NULL);
+  if (pthread_create(&st->ckpt_thread, NULL, checkpoint_main, st) != 0) {
+    log_warn("store: %s: cannot start the checkpoint thread: checkpoints stay in commits",
+             st->path);
+    pthread_mutex_destroy(&st->ckpt_lock);
+    pthread_cond_destroy(&st->ckpt_wake);
+    sqlite3_close(st->ckpt_db);
+    st->ckpt_db = NULL;
+    return;
+  }
+  st->ckpt_running = true;
+  if (exec_sql(st, "PRAGMA wal_autocheckpoint = 0", "moving checkpoints to their thread") != 0)
+    log_warn("store: %s: %s", st->path, st->errmsg);
+}
+
+static void stop_checkpointer(struct store *st) {
+  if (!st->ckpt_running) return;
+  pthread_mutex_lock(&st->ckpt_lock);
+  st->ckpt_stop = true;
+  pthread_cond_signal(&st->ckpt_wake);
+  pthread_mutex_unlock(&st->ckpt_lock);
+  pthread_join(st->ckpt_thread, NULL);
+  pthread_mutex_destroy(&st->ckpt_lock);
+  pthread_cond_destroy(&st->ckpt_wake);
+  sqlite3_close(st->ckpt_db);
+  st->ckpt_db = NULL;
+  st->ckpt_running = false;
+}
+
+/* }============================================================ */
+
 int store_open(const char *path, unsigned flags, struct store **out, char **errmsg) {
   *out = NULL;
   if (errmsg) *errmsg = NULL;
@@ -568,6 +651,8 @@ int store_open(const char *path, unsigned flags, struct store **out, char **errm
     store_close(st);
     return r;
   }
+  if ((flags & STORE_BG_CHECKPOINT) && !(flags & STORE_READONLY) && strcmp(path, ":memory:") != 0)
+    start_checkpointer(st);
   st->errmsg[0] = '\0';
   *out = st;
   return 0;
@@ -575,6 +660,7 @@ int store_open(const char *path, unsigned flags, struct store **out, char **errm
 
 void store_close(struct store *st) {
   if (!st) return;
+  stop_checkpointer(st); /* the main connection's close checkpoints what is left */
   /* Uncommitted work is discarded by design: sqlite3_close rolls back an open
    * transaction, so no explicit ROLLBACK is needed. sqlite3_finalize returns the last
    * error of its statement, which was reported when it happened. */

@@ -37,6 +37,9 @@ enum store_flag {
   STORE_READONLY = 1u << 0,  /* no migrations, no writes (lp0 alerts next to a running daemon) */
   STORE_MKDIR = 1u << 1,     /* create the database's directory (one level, mode 0700) */
   STORE_SYNC_FULL = 1u << 2, /* synchronous=FULL: commits also survive power loss (slower) */
+  STORE_BG_CHECKPOINT = 1u << 3, /* WAL checkpoints on a thread of their own, not inside
+                                    a commit: a commit never waits for an fsync of the
+                                    database file (the daemon: answer latency) */
 };
 
 /* ---- lifecycle ---------------------------------------------------------------------- */

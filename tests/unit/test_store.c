@@ -756,6 +756,59 @@ static void test_disk_full(void) {
   free(path);
 }
 
+/* Rows visible in the database file itself, ignoring the WAL (immutable=1). */
+static long long rows_in_main_file(const char *path) {
+  char *uri = xasprintf("file:%s?immutable=1", path);
+  sqlite3 *db = NULL;
+  long long n = -1;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM meta WHERE key LIKE 'ck%'", -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  free(uri);
+  return n;
+}
+
+/* STORE_BG_CHECKPOINT: commits leave the WAL to the checkpoint thread, which copies it
+ * into the database file within a second; without it, a few commits stay in the WAL. */
+static void test_background_checkpoints(void) {
+  char *path = tmp_path("ckpt.db");
+  struct store *st = open_ok(path, STORE_BG_CHECKPOINT);
+  for (int i = 0; i < 20; i++) {
+    char k[16];
+    snprintf(k, sizeof k, "ck%d", i);
+    ASSERT_EQ_INT(store_begin(st), 0);
+    ASSERT_EQ_INT(store_meta_set(st, k, "v"), 0);
+    ASSERT_EQ_INT(store_commit(st), 0);
+  }
+  long long n = 0;
+  for (int i = 0; i < 40 && n != 20; i++) { /* up to 2 s */
+    usleep(50000);
+    n = rows_in_main_file(path);
+  }
+  ASSERT_EQ_INT(n, 20);
+  store_close(st);
+  free(path);
+  /* the same without the thread: the commits are still only in the WAL */
+  path = tmp_path("nockpt.db");
+  st = open_ok(path, 0);
+  for (int i = 0; i < 20; i++) {
+    char k[16];
+    snprintf(k, sizeof k, "ck%d", i);
+    ASSERT_EQ_INT(store_begin(st), 0);
+    ASSERT_EQ_INT(store_meta_set(st, k, "v"), 0);
+    ASSERT_EQ_INT(store_commit(st), 0);
+  }
+  usleep(700000);
+  /* still in the WAL: the main file lacks the rows (even the table: -1) */
+  ASSERT_TRUE(rows_in_main_file(path) < 20);
+  store_close(st);
+  free(path);
+}
+
 /* }===================== */
 
 int main(int argc, char **argv) {
@@ -780,6 +833,7 @@ int main(int argc, char **argv) {
   test_transactions();
   test_busy_and_readonly();
   test_disk_full();
+  test_background_checkpoints();
   nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   CHECK_DONE();
 }
