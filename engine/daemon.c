@@ -542,6 +542,8 @@ static void finish_request(struct dmn *d, struct dmn_req *r) {
   free(r);
 }
 
+static void tail_backpressure(struct dmn *d);
+
 /* Loop thread: an evaluated batch is back. Merge its matches in order, then answer the
  * request once all its batches are in and committed. */
 static void dmn_on_batch(struct batch *b, void *ud) {
@@ -585,6 +587,7 @@ static void dmn_on_batch(struct batch *b, void *ud) {
   }
   batch_merge(b, set, &d->dedup, d->cor);
   batch_free(b);
+  if (d->tails.len) tail_backpressure(d); /* a paused tail resumes as soon as there is room */
   if (--r->outstanding == 0) finish_request(d, r);
 }
 
@@ -690,6 +693,22 @@ static void remember_offset(struct dmn_req *r, const char *path, const struct ta
   o->o.marker = pos->marker, o->o.marker_len = pos->marker_len;
 }
 
+/* Tails read ahead only a few batches per worker: enough to keep the workers busy, and
+ * memory bounded (a batch holds up to 1 MiB of lines) whatever the size of the file or
+ * of max_queue. Reading resumes when the workers are down to a quarter of it. Checked
+ * whenever a tail hands a batch on, not only on the timer: a fast disk fills many
+ * batches in 100 ms. */
+static void tail_backpressure(struct dmn *d) {
+  size_t pending = wrk_pending(d->pool);
+  size_t high = (size_t)(4 * d->cfg->workers);
+  if (high > (size_t)d->cfg->max_queue / 2 + 1) high = (size_t)d->cfg->max_queue / 2 + 1;
+  for (size_t i = 0; i < d->tails.len; i++) {
+    struct dmn_tail *tl = d->tails.items[i];
+    bool pause = pending >= high || (tl->paused && pending > high / 4);
+    if (pause != tl->paused) tail_pause(tl->t, tl->paused = pause);
+  }
+}
+
 static void dmn_on_tail_line(const char *path, const char *line, size_t len, uint64_t end,
                              void *ud) {
   struct dmn_tail *tl = ud;
@@ -712,7 +731,10 @@ static void dmn_on_tail_line(const char *path, const char *line, size_t len, uin
    * is not: its path now names another file (docs/tail.md). */
   struct tail_pos pos;
   if (tail_position(tl->t, &pos) == 0 && !pos.rotated) remember_offset(tl->cur_req, path, &pos);
-  if (batch_full(tl->cur)) flush_tail(tl);
+  if (batch_full(tl->cur)) {
+    flush_tail(tl);
+    tail_backpressure(d);
+  }
 }
 
 static void dmn_on_tail_error(const char *path, int code, const char *msg, void *ud) {
@@ -733,18 +755,11 @@ static int dmn_tail_lookup(const char *path, struct tail_start *out, void *ud) {
   return 0;
 }
 
-/* Every 100 ms: partial batches go to the workers, and reading pauses while the
- * backlog is long (the workers catch up before more lines are read). Tails pause at half
- * of max_queue, which leaves the other half to webhooks. */
+/* Every 100 ms: partial batches go to the workers, and paused tails may resume. */
 static void dmn_on_flush(uv_timer_t *h) {
   struct dmn *d = h->data;
-  size_t pending = wrk_pending(d->pool), high = (size_t)d->cfg->max_queue / 2 + 1;
-  for (size_t i = 0; i < d->tails.len; i++) {
-    struct dmn_tail *tl = d->tails.items[i];
-    flush_tail(tl);
-    bool pause = pending >= high || (tl->paused && pending > high / 4);
-    if (pause != tl->paused) tail_pause(tl->t, tl->paused = pause);
-  }
+  for (size_t i = 0; i < d->tails.len; i++) flush_tail(d->tails.items[i]);
+  tail_backpressure(d);
 }
 
 static int start_tail(struct dmn *d, const struct cfg_source *src) {
