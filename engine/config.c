@@ -93,7 +93,8 @@ static const struct option options[] = {
      S_TOP, "max_body", K_SIZE, offsetof(struct cfg, max_body), "16MiB", NULL},
     {{"max_queue", "integer", "256",
       "Backpressure: when this many batches wait for detection, webhooks answer 503 with "
-      "Retry-After (nothing is accepted that could not be processed) and tailing pauses. "
+      "Retry-After (nothing is accepted that could not be processed). Tails read ahead at "
+      "most 4 batches per worker (and half of this). "
       "A batch is one request body, or up to 512 tailed lines."},
      S_TOP, "max_queue", K_INT, offsetof(struct cfg, max_queue), "256", NULL},
     {{"log_level", "\"debug\" | \"info\" | \"warn\" | \"error\"", "\"info\"",
