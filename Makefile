@@ -6,6 +6,7 @@
 #   make asan       ASan + UBSan build (build-asan/) running every test suite
 #   make valgrind   unit tests and the Lua/detection suites under valgrind (leaks = failure)
 #   make deps       install the Debian packages lp0 needs (prints the apt-get line if not root)
+#   make deps-test  the same plus what the tests need (node and npm for the plug simulator)
 #   make bench      the replay benchmark (tests/bench/run.sh)
 #   make bench-http the daemon under wrk (tests/bench/http.sh; needs the wrk package)
 #   make bench-stories  1,000 alerts through a story with 5 HTTP calls each (tests/bench/stories.sh)
@@ -16,7 +17,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all lp0 run test asan valgrind deps bench bench-http bench-stories clean replay-demo
+.PHONY: all lp0 run test asan valgrind deps deps-test bench bench-http bench-stories clean replay-demo
 
 all: lp0
 
@@ -29,12 +30,15 @@ lp0: $(BUILD)/CMakeCache.txt
 deps:
 	@sh .ci/deps.sh
 
-test: deps
+deps-test:
+	@sh .ci/deps.sh --test
+
+test: deps-test
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-asan: deps
+asan: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLP0_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \

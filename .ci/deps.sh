@@ -10,10 +10,13 @@ for p in $PKGS; do
     missing="$missing $p"
   fi
 done
-# The plug tests run the npm package tplink-smarthome-simulator: node and npm from
-# Debian unless the machine has them already (e.g. from NodeSource).
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# With --test: what the test suites need besides, i.e. node and npm for the plug tests
+# (the npm package tplink-smarthome-simulator), from Debian unless the machine has them
+# already (e.g. from NodeSource). Running lp0 needs neither.
+if [ "${1:-}" = "--test" ]; then
+  command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 cmd="apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" = 0 ]; then
