@@ -75,6 +75,9 @@ struct dmn {
   const char *cfg_file;    /* borrowed from the caller, as are the overrides */
   const struct cfg_overrides *ov;
   struct vec tails;        /* struct dmn_tail * (owned) */
+  struct vec settling;     /* struct dmn_req * merged, waiting for the iteration's commit */
+  uv_prepare_t settle;     /* runs settle() once per loop iteration while needed */
+  bool settle_on;
   uv_timer_t flush; /* hands partial tail batches on */
   const char *port_file;
   uv_loop_t loop;
@@ -499,29 +502,9 @@ static int restore_windows(struct dmn *d) {
   return rc;
 }
 
-static void finish_tail_batch(struct dmn *d, struct dmn_req *r) {
-  if (!store_in_transaction(d->store) && store_begin(d->store) != 0) count_store_error(d);
-  for (size_t i = 0; i < r->offsets.len; i++) {
-    struct dmn_offset *o = r->offsets.items[i];
-    if (store_offset_set(d->store, o->path, &o->o) != 0) count_store_error(d);
-    free(o->path);
-    free(o);
-  }
-  vec_free(&r->offsets);
-  save_windows(d);
-  if (commit(d) != 0) log_error("store commit: %s", store_errmsg(d->store));
-  free(r->first_error);
-  free(r);
-}
-
-static void finish_request(struct dmn *d, struct dmn_req *r) {
-  if (!r->req) {
-    finish_tail_batch(d, r);
-    return;
-  }
-  if (store_in_transaction(d->store)) save_windows(d);
-  if (store_in_transaction(d->store) && commit(d) != 0) {
-    log_error("store commit: %s", store_errmsg(d->store));
+/* Answers a request whose events are committed (ok) or could not be (503). */
+static void answer(struct dmn_req *r, bool ok) {
+  if (!ok) {
     respond_json(r->req, 503, "{\"error\":\"the alert store could not commit; retry\"}");
   } else if (r->decode_rc) {
     respond_json(r->req, ingest_http_status(r->decode_rc), "{\"error\":\"%s\"}",
@@ -538,8 +521,49 @@ static void finish_request(struct dmn *d, struct dmn_req *r) {
   } else {
     respond_json(r->req, 200, "{\"accepted\":%llu}", r->events);
   }
-  free(r->first_error);
-  free(r);
+}
+
+/* Commits once for every request and tail batch finished in this loop iteration, then
+ * answers the requests: one commit per iteration, not per request, and still no answer
+ * before its events' alerts and offsets are durable. */
+static void settle(struct dmn *d) {
+  if (!d->settling.len) return;
+  if (!store_in_transaction(d->store) && store_begin(d->store) != 0) count_store_error(d);
+  for (size_t i = 0; i < d->settling.len; i++) {
+    struct dmn_req *r = d->settling.items[i];
+    for (size_t k = 0; k < r->offsets.len; k++) { /* tail batches: offsets go with them */
+      struct dmn_offset *o = r->offsets.items[k];
+      if (store_offset_set(d->store, o->path, &o->o) != 0) count_store_error(d);
+      free(o->path);
+      free(o);
+    }
+    vec_free(&r->offsets);
+  }
+  save_windows(d);
+  bool ok = !store_in_transaction(d->store) || commit(d) == 0;
+  if (!ok) log_error("store commit: %s", store_errmsg(d->store));
+  for (size_t i = 0; i < d->settling.len; i++) {
+    struct dmn_req *r = d->settling.items[i];
+    if (r->req) answer(r, ok);
+    free(r->first_error);
+    free(r);
+  }
+  d->settling.len = 0;
+}
+
+static void dmn_on_settle(uv_prepare_t *h) {
+  struct dmn *d = h->data;
+  settle(d);
+  uv_prepare_stop(h);
+  d->settle_on = false;
+}
+
+/* The request's batches are all merged: it waits for this iteration's commit. */
+static void finish_request(struct dmn *d, struct dmn_req *r) {
+  vec_push(&d->settling, r);
+  if (d->settle_on) return;
+  if (uv_prepare_start(&d->settle, dmn_on_settle) == 0) d->settle_on = true;
+  else settle(d); /* cannot defer: commit now */
 }
 
 static void tail_backpressure(struct dmn *d);
@@ -936,6 +960,7 @@ static int reload(struct dmn *d, const char *why, char *err, size_t errlen) {
   stop_changed_tails(d, next);
   for (size_t i = 0; i < d->tails.len; i++) flush_tail(d->tails.items[i]);
   wrk_pool_drain(d->pool); /* merged and answered under the detections they ran on */
+  settle(d);
   bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;
   d->next_set = wrk_detections(pool);
   dedup_remap(&d->dedup, remap_det, d); /* windows of removed detections are deleted */
@@ -1067,6 +1092,7 @@ static void dmn_on_pool_closed(void *ud) {
   uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
   uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
+  uv_close((uv_handle_t *)&d->settle, on_handle_closed);
   if (d->stories) sty_close(d->stories, NULL, NULL); /* runs in flight resume at next start */
   d->stories = NULL;
   if (d->httpc) httpc_close(d->httpc, NULL, NULL);
@@ -1079,6 +1105,7 @@ static void dmn_on_http_closed(void *ud) {
   struct dmn *d = ud;
   d->http = NULL;
   wrk_pool_drain(d->pool); /* every request was answered */
+  settle(d);               /* tail batches the drain handed back */
   if (store_in_transaction(d->store) || store_begin(d->store) == 0) {
     save_windows(d); /* open windows survive the restart */
     if (commit(d) != 0) log_error("store commit at exit: %s", store_errmsg(d->store));
@@ -1222,11 +1249,13 @@ int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char 
   /* Handles first: whatever fails later, closing them is always possible. */
   if (uv_signal_init(&d->loop, &d->sigint) != 0 || uv_signal_init(&d->loop, &d->sigterm) != 0 ||
       uv_signal_init(&d->loop, &d->sighup) != 0 || uv_timer_init(&d->loop, &d->tick) != 0 ||
+      uv_prepare_init(&d->loop, &d->settle) != 0 ||
       uv_timer_init(&d->loop, &d->flush) != 0) {
     log_error("cannot set up the event loop");
     return 2; /* the process exits: nothing to unwind that the OS would not */
   }
   d->sigint.data = d->sigterm.data = d->sighup.data = d->tick.data = d->flush.data = d;
+  d->settle.data = d;
   int rc = start(d);
   if (rc != 0) { /* unwind in the same order as a stop */
     d->exit_code = rc;
@@ -1248,6 +1277,7 @@ int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char 
   free(d->m.error_series);
   free(d->m.killed_series);
   vec_free(&d->tails);
+  vec_free(&d->settling);
   if (uv_loop_close(&d->loop) != 0) log_warn("event loop closed with handles open");
   if (d->alert_log != stderr) fclose(d->alert_log);
   for (size_t i = 0; i < d->retired.len; i++) {
