@@ -99,7 +99,7 @@ struct dmn {
   const struct det_set *next_set; /* during a reload: the incoming detections */
   struct lkp_set *next_lookups;   /* during a reload: the incoming lookup tables */
   FILE *alert_log;
-  bool alert_tty, stopping;
+  bool alert_tty, stopping, alert_log_dirty;
   unsigned long long batch_no;
   int exit_code;
   /* /metrics families (docs/metrics.md); series handles are looked up per label set */
@@ -206,7 +206,7 @@ static void write_alert_log(struct dmn *d, const cJSON *a, const char *json) {
   } else {
     fprintf(d->alert_log, "%s\n", json);
   }
-  fflush(d->alert_log);
+  d->alert_log_dirty = true; /* flushed once per loop iteration (settle) */
 }
 
 /* A window reached its threshold: the alert is raised now. */
@@ -502,6 +502,14 @@ static int restore_windows(struct dmn *d) {
   return rc;
 }
 
+/* The alert log is flushed once per loop iteration rather than per alert (the store,
+ * committed first, is the record; the log follows within the iteration). */
+static void flush_alert_log(struct dmn *d) {
+  if (!d->alert_log_dirty) return;
+  d->alert_log_dirty = false;
+  if (fflush(d->alert_log) != 0) log_error("alert log: %s", strerror(errno));
+}
+
 /* Answers a request whose events are committed (ok) or could not be (503). */
 static void answer(struct dmn_req *r, bool ok) {
   if (!ok) {
@@ -549,6 +557,7 @@ static void settle(struct dmn *d) {
     free(r);
   }
   d->settling.len = 0;
+  flush_alert_log(d);
 }
 
 static void dmn_on_settle(uv_prepare_t *h) {
@@ -1127,6 +1136,7 @@ static void dmn_on_signal(uv_signal_t *h, int signum) {
  * open for ever: let the wall clock close them too. */
 static void dmn_on_tick(uv_timer_t *t) {
   struct dmn *d = t->data;
+  flush_alert_log(d);
   if (d->stories) sty_poll(d->stories); /* new, resumed and retried story runs */
   if (d->dedup.nheap == 0) return;
   bool own = !store_in_transaction(d->store) && store_begin(d->store) == 0;

@@ -830,6 +830,7 @@ static bool trigger_matches(struct sty_engine *e, struct sty_story *s, const cJS
 }
 
 size_t sty_select(struct sty_engine *e, const char *alert_json, int *out, size_t max) {
+  if (!e->stories.len) return 0; /* no story: no need to read the alert */
   cJSON *alert = json_parse(alert_json, strlen(alert_json), NULL);
   size_t n = 0;
   if (!alert) return 0;
