@@ -1236,11 +1236,6 @@ static int start(struct dmn *d) {
 }
 
 int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char *port_file) {
-  /* Request bodies (100 KiB to 16 MiB) come and go hundreds of times a second: served
-   * from glibc's mmap path, each one costs a map, page faults and an unmap. Keep them on
-   * the heap, and let freed memory be reused rather than returned at once. */
-  if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1)
-    log_warn("mallopt refused: request bodies stay on the mmap path");
   struct dmn *d = xcalloc(1, sizeof *d);
   char err[1024];
   d->cfg = xcalloc(1, sizeof *d->cfg);
@@ -1255,6 +1250,12 @@ int dmn_run(const char *config_file, const struct cfg_overrides *ov, const char 
   d->port_file = port_file;
   d->exit_code = 0;
   apply_logging(d->cfg);
+  /* Request bodies (100 KiB to 16 MiB) come and go hundreds of times a second: served
+   * from glibc's mmap path, each one costs a map, page faults and an unmap. Keep them on
+   * the heap, and let freed memory be reused rather than returned at once. (Sanitizer
+   * and valgrind allocators refuse: harmless, only slower.) */
+  if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1)
+    log_debug("mallopt refused: request bodies stay on the mmap path");
   if (uv_loop_init(&d->loop) != 0) {
     cfg_free(d->cfg);
     free(d->cfg);
