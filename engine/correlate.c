@@ -290,9 +290,10 @@ static void add_time(cJSON *o, const char *name, double t) {
   cJSON_AddStringToObject(o, name, clk_format(t, buf, sizeof buf));
 }
 
-static void add_event(cJSON *arr, const char *text) {
+/* The event text as a JSON value (null when absent or unreadable). */
+static cJSON *event_json(const char *text) {
   cJSON *e = text ? json_parse(text, strlen(text), NULL) : NULL;
-  cJSON_AddItemToArray(arr, e ? e : cJSON_CreateNull());
+  return e ? e : cJSON_CreateNull();
 }
 
 /* }============================================================ */
@@ -349,7 +350,7 @@ static void sequence_observe(struct cor *c, const struct det_set *set, const str
       add_time(s, "last_seen", ((struct cor_item *)v->items[hi[k] - 1])->t);
       cJSON *evs = cJSON_AddArrayToObject(s, "events");
       for (size_t i = hi[k] - lo[k] > COR_EVENTS_SHOWN ? hi[k] - COR_EVENTS_SHOWN : lo[k]; i < hi[k]; i++)
-        add_event(evs, ((struct cor_item *)v->items[i])->event);
+        cJSON_AddItemToArray(evs, event_json(((struct cor_item *)v->items[i])->event));
       cJSON_AddItemToArray(steps, s);
     }
     vec_push(alerts, pattern_alert(d, group, m, ctx));
@@ -410,22 +411,13 @@ static void add_tactics(const struct det *d, cJSON *set) {
 static void risk_observe(struct cor *c, const struct det_set *set, const struct det_match *m,
                          struct vec *alerts) {
   const struct det *src = set->dets.items[m->det];
-  double widest = 0;
-  for (size_t i = 0; i < set->dets.len; i++) {
-    const struct det *a = set->dets.items[i];
-    if (a->corr && (a->corr->kind == DET_CORR_RISK_SUM || a->corr->kind == DET_CORR_RISK_TACTICS) &&
-        a->corr->window > widest)
-      widest = a->corr->window;
-  }
   struct cor_group *g = get_group(c, set, -1, m->entity, m->time);
   if (m->time > g->last) g->last = m->time;
   insert_item(&g->items, new_item(m, true, src->risk->score));
-  prune(&g->items, g->last - (widest > 0 ? widest : 86400.0), COR_MAX_ITEMS);
+  prune(&g->items, g->last - (set->risk_window > 0 ? set->risk_window : 86400.0), COR_MAX_ITEMS);
   mark_dirty(c, g);
-  for (size_t i = 0; i < set->dets.len; i++) {
-    const struct det *a = set->dets.items[i];
-    if (!a->corr || (a->corr->kind != DET_CORR_RISK_SUM && a->corr->kind != DET_CORR_RISK_TACTICS))
-      continue;
+  for (size_t i = 0; i < set->nrisk_aggs; i++) {
+    const struct det *a = set->dets.items[set->risk_aggs[i]];
     if (!a->enabled || m->time < fired_until(g, a->index)) continue;
     double from = m->time - a->corr->window, score = 0;
     cJSON *tactics = cJSON_CreateArray();
@@ -458,9 +450,7 @@ static void risk_observe(struct cor *c, const struct det_set *set, const struct 
       cJSON_AddStringToObject(o, "detection", det_id(set, it->det));
       cJSON_AddNumberToObject(o, "score", it->score);
       add_time(o, "time", it->t);
-      cJSON *ev = cJSON_AddArrayToObject(o, "event");
-      add_event(ev, it->event);
-      cJSON_ReplaceItemInObject(o, "event", cJSON_DetachItemFromArray(ev, 0));
+      cJSON_AddItemToObject(o, "event", event_json(it->event));
       cJSON_AddItemToArray(contrib, o);
     }
     vec_push(alerts, pattern_alert(a, m->entity, m, ctx));
@@ -482,12 +472,7 @@ void cor_observe(struct cor *c, const struct det_set *set, const struct det_matc
 void cor_advance(struct cor *c, const struct det_set *set, double t) {
   if (c->swept >= 0 && t - c->swept < COR_SWEEP_EVERY) return;
   c->swept = t;
-  double widest = 86400.0;
-  for (size_t i = 0; i < set->dets.len; i++) {
-    const struct det *a = set->dets.items[i];
-    if (a->corr && (a->corr->kind == DET_CORR_RISK_SUM || a->corr->kind == DET_CORR_RISK_TACTICS))
-      widest = a->corr->window > widest ? a->corr->window : widest;
-  }
+  double widest = set->risk_window > 86400.0 ? set->risk_window : 86400.0;
   struct vec expired = {0};
   for (size_t i = 0; i < c->groups.cap; i++) {
     struct cor_group *g = c->groups.slots[i].key ? c->groups.slots[i].value : NULL;

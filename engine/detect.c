@@ -832,6 +832,7 @@ void det_set_free(struct det_set *s) {
   free(s->roots);
   vm_free(s->vm);
   lkp_set_unref(s->lookups); /* after the state that reads it */
+  free(s->risk_aggs);
   free(s->_cand.v);
   buf_free(&s->_key);
   free(s);
@@ -1055,6 +1056,11 @@ static void link_patterns(struct det_set *s) {
   for (size_t i = 0; i < s->dets.len; i++) {
     struct det *c = s->dets.items[i];
     if (c->risk || c->corr) s->stateful = true;
+    if (c->corr && (c->corr->kind == DET_CORR_RISK_SUM || c->corr->kind == DET_CORR_RISK_TACTICS)) {
+      s->risk_aggs = xrealloc(s->risk_aggs, (s->nrisk_aggs + 1) * sizeof *s->risk_aggs);
+      s->risk_aggs[s->nrisk_aggs++] = c->index;
+      if (c->corr->window > s->risk_window) s->risk_window = c->corr->window;
+    }
     if (!c->corr || c->corr->kind != DET_CORR_SEQUENCE) continue;
     for (size_t k = 0; k < c->corr->nsteps; k++) {
       struct det_step *st = &c->corr->steps[k];

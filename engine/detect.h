@@ -128,6 +128,9 @@ struct det_set {
   bool timing;            /* measure each detection's time (det->ns): lp0 replay --stats */
   struct lkp_set *lookups; /* lookup() tables (one reference held), NULL until loaded */
   bool stateful;           /* some detection has a sequence, beacon or risk */
+  int *risk_aggs;          /* the risk_threshold / risk_tactics detections (indexes) */
+  size_t nrisk_aggs;
+  double risk_window;      /* their widest window in seconds, 0 without any */
   struct sup_set *sup;     /* suppressions applied by batch_eval (borrowed), or NULL */
   struct det_ilist _cand; /* scratch for det_eval */
   struct buf _key;        /* scratch for det_eval */

@@ -73,7 +73,6 @@ struct sty_engine {
   struct vec queued;  /* long long run ids recorded and not started yet */
   struct vec secrets; /* "NAME=value" given by tests */
   struct vec redact;  /* secret values handed out: scrubbed from logs and errors */
-  int settings_ref;
   struct lkp_set *lookups; /* one reference, released with the state */
   struct sty_fiber *cur;
   struct sty_fiber *ready_head, *ready_tail;

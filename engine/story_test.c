@@ -402,7 +402,7 @@ static void check_calls(struct buf *f, const struct sty_mocks *m, const cJSON *e
 }
 
 static void run_one(struct sty_engine *e, struct sty_mocks *m, size_t story, int tidx,
-                    sty_test_report_cb report, void *ud, bool verbose) {
+                    sty_test_report_cb report, void *ud) {
   lua_State *L = sty_lua(e);
   int t = lua_gettop(L);
   char err[256] = "";
@@ -476,7 +476,6 @@ static void run_one(struct sty_engine *e, struct sty_mocks *m, size_t story, int
   }
   if (f.len > 2 && f.data[f.len - 2] == ';') f.data[f.len -= 2] = '\0';
   report(sty_file(e, story), sty_name(e, story), name, f.len ? f.data : NULL, ud);
-  (void)verbose;
   buf_free(&f);
   free(name), free(expect_error);
   cJSON_Delete(alert), cJSON_Delete(mocks), cJSON_Delete(settings), cJSON_Delete(secrets);
@@ -529,7 +528,7 @@ int sty_run_tests(char *const *paths, size_t npaths, const char *filter, bool ve
         bool sel = !filter || strstr(sty_name(e, i), filter) || strstr(sty_file(e, i), filter) ||
                    (tn && strstr(tn, filter));
         lua_pop(L, 1);
-        if (sel && lua_istable(L, -1)) run_one(e, &m, i, (int)k, report, ud, verbose);
+        if (sel && lua_istable(L, -1)) run_one(e, &m, i, (int)k, report, ud);
         else if (sel) report(sty_file(e, i), sty_name(e, i), "(tests)", "each test must be a table", ud);
         lua_settop(L, tests);
       }

@@ -8,9 +8,12 @@
 #ifndef LP0_KASA_FAKE_H
 #define LP0_KASA_FAKE_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <uv.h>
@@ -339,6 +342,18 @@ static void fake_free(struct fake_dev *d) {
 
 static const char *fake_request(const struct fake_dev *d, size_t i) {
   return i < d->requests.len ? d->requests.items[i] : "";
+}
+
+/* A port that is bound but does not listen: connecting is refused, with no race. */
+static int unlistened_port(int *fd) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(*fd, (struct sockaddr *)&a, &len) != 0)
+    return -1;
+  return ntohs(a.sin_port);
 }
 
 #endif

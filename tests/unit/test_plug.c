@@ -352,17 +352,6 @@ static void test_manual_off(void) {
   store_close(st);
 }
 
-static int unlistened_port(int *fd) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  *fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      getsockname(*fd, (struct sockaddr *)&a, &len) != 0)
-    return -1;
-  return ntohs(a.sin_port);
-}
-
 static void test_failures(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
